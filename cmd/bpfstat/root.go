@@ -1,0 +1,80 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// subcommands are registered by their own files' init functions.
+var subcommands []func() *cobra.Command
+
+func registerCommand(f func() *cobra.Command) { subcommands = append(subcommands, f) }
+
+// run dispatches on argv[0] (netstat, sockstat, fuser), then on a
+// subcommand name, then treats the arguments as netstat flags.
+func run(argv []string) int {
+	root := newRootCmd()
+	name := filepath.Base(argv[0])
+	args := argv[1:]
+	switch name {
+	case "sockstat", "fuser":
+		args = append([]string{name}, args...)
+	}
+	root.SetArgs(args)
+	if err := root.Execute(); err != nil {
+		if ee, ok := err.(exitError); ok {
+			return int(ee)
+		}
+		fmt.Fprintf(os.Stderr, "bpfstat: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// exitError carries an exit status whose message was already printed, as
+// netstat's own errors are.
+type exitError int
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:                "bpfstat [netstat flags]",
+		Short:              "netstat, instantly, from an eBPF-maintained socket table",
+		SilenceUsage:       true,
+		SilenceErrors:      true,
+		DisableFlagParsing: true,
+		Args:               cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if style(args) == "bsd" {
+				return runBSD(cmd, args)
+			}
+			return runLinux(cmd, args)
+		},
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	for _, f := range subcommands {
+		root.AddCommand(f())
+	}
+	return root
+}
+
+// style picks the output dialect: --style wins, else the host's.
+func style(args []string) string {
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		if v, ok := strings.CutPrefix(a, "--style="); ok {
+			return v
+		}
+		if a == "--style" && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return defaultStyle
+}

@@ -1,0 +1,5 @@
+//go:build freebsd
+
+package main
+
+const defaultStyle = "bsd"
