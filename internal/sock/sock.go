@@ -169,9 +169,10 @@ type Socket struct {
 	// Unix sockets.
 	UnixType  uint8
 	UnixFlags uint32
+	UnixProto uint32 // the Protocol column of /proc/net/unix (always 0)
 	RefCnt    uint64
 	Path      string // as /proc/net/unix prints it: abstract names start with '@'
-	// HasInode is false only for very old kernels whose /proc/net/unix
+	// NoInode is set only for very old kernels whose /proc/net/unix
 	// lacks the Inode column; netstat prints the inode as the path then.
 	NoInode bool
 

@@ -1,0 +1,64 @@
+// Package snapshot enumerates sockets once: on Linux from /proc/net and
+// /proc/*/fd, on FreeBSD from the pcblist and kern.file sysctls. Parsers
+// are pure functions over readers so fixtures can stand in for the kernel.
+package snapshot
+
+import (
+	"errors"
+
+	"github.com/bpfstat/bpfstat/internal/sock"
+)
+
+// ErrNotSupported is returned on operating systems without a snapshot
+// source.
+var ErrNotSupported = errors.New("not supported on this operating system")
+
+// Options selects what a snapshot reads.
+type Options struct {
+	// Root is prepended to every path read (like ss's PROC_ROOT), so
+	// tests can point a snapshot at a fixture tree. Empty means "/".
+	Root string
+	// Protos limits the protocols read; nil reads all.
+	Protos []sock.Proto
+	// Families limits the address families read; nil reads all.
+	Families []sock.Family
+	// Owners walks the process table to fill Socket.Owners.
+	Owners bool
+}
+
+// Result is one snapshot.
+type Result struct {
+	Sockets []sock.Socket
+	// Warnings are netstat's stderr lines for input it skipped, e.g.
+	// "warning, got bogus tcp line.", in the order met.
+	Warnings []string
+	// Missing lists the protocol tables the kernel does not have
+	// (e.g. "udplite6"), so renderers can say what netstat says.
+	Missing []string
+	// OwnersDenied is set when some process's fds could not be read
+	// (EACCES): netstat then warns that not all processes were identified.
+	OwnersDenied bool
+	// OwnersFound counts sockets with at least one owner.
+	OwnersFound int
+}
+
+func (o Options) wants(p sock.Proto, f sock.Family) bool {
+	ok := len(o.Protos) == 0
+	for _, q := range o.Protos {
+		if q == p {
+			ok = true
+		}
+	}
+	if !ok {
+		return false
+	}
+	if len(o.Families) == 0 {
+		return true
+	}
+	for _, g := range o.Families {
+		if g == f {
+			return true
+		}
+	}
+	return false
+}
