@@ -182,6 +182,25 @@ type Socket struct {
 
 	// Owners are the processes holding the socket, lowest pid first.
 	Owners []Owner
+
+	// BSD is what FreeBSD's pcblist sysctls export beyond this model,
+	// for FreeBSD-style output; nil for sockets from Linux sources.
+	BSD *BSD
+}
+
+// BSD holds a FreeBSD socket's kernel addresses and raw fields, as
+// FreeBSD's netstat prints them. State above stays in Linux numbering.
+type BSD struct {
+	Socket uint64 // xso_so: the struct socket (kern.file's xf_data)
+	PCB    uint64 // so_pcb: inpcb or unpcb
+	PPCB   uint64 // inp_ppcb: the tcpcb (netstat -A)
+	// Unix sockets: unp_vnode, unp_conn, xu_firstref, xu_nextref.
+	Vnode, Conn, FirstRef, NextRef uint64
+	VFlag    uint8  // inp_vflag: INP_IPV4 0x1, INP_IPV6 0x2
+	TCPState int32  // t_state in FreeBSD numbering (TCPS_*)
+	TCPFlags uint32 // t_flags (TF_NEEDSYN/TF_NEEDFIN mark hidden states)
+	// Listen queue: so_qlen, so_incqlen, so_qlimit (netstat -L).
+	QLen, IncQLen, QLimit uint32
 }
 
 // Key identifies a socket across sources: the inode when known.
