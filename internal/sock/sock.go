@@ -196,9 +196,9 @@ type BSD struct {
 	PPCB   uint64 // inp_ppcb: the tcpcb (netstat -A)
 	// Unix sockets: unp_vnode, unp_conn, xu_firstref, xu_nextref.
 	Vnode, Conn, FirstRef, NextRef uint64
-	VFlag    uint8  // inp_vflag: INP_IPV4 0x1, INP_IPV6 0x2
-	TCPState int32  // t_state in FreeBSD numbering (TCPS_*)
-	TCPFlags uint32 // t_flags (TF_NEEDSYN/TF_NEEDFIN mark hidden states)
+	VFlag                          uint8  // inp_vflag: INP_IPV4 0x1, INP_IPV6 0x2
+	TCPState                       int32  // t_state in FreeBSD numbering (TCPS_*)
+	TCPFlags                       uint32 // t_flags (TF_NEEDSYN/TF_NEEDFIN mark hidden states)
 	// Listen queue: so_qlen, so_incqlen, so_qlimit (netstat -L).
 	QLen, IncQLen, QLimit uint32
 }
