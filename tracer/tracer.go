@@ -1,0 +1,50 @@
+// Package tracer loads bpfstat's eBPF programs, attaches them with an
+// explicit list of fallback strategies, and turns the kernel's ring buffer
+// records into Events.
+//
+//	t, err := tracer.New(tracer.Options{})
+//	defer t.Close()
+//	for {
+//		ev, err := t.Read(ctx)
+//		...
+//	}
+package tracer
+
+import "errors"
+
+// ErrNotSupported is returned by New where the tracer cannot run (not
+// Linux).
+var ErrNotSupported = errors.New("not supported on this platform")
+
+// ErrClosed is returned by Read after Close.
+var ErrClosed = errors.New("tracer closed")
+
+// Options configure New.
+type Options struct {
+	// Strategy pins the TCP state hook to one strategy ("tp_btf",
+	// "fentry", "raw_tp", "tracepoint", "kprobe"); empty tries them in
+	// order. The BPFSTAT_STRATEGY environment variable is read by the
+	// integration tests and by cmd/bpfstat, not here.
+	Strategy string
+	// RingSize is the ring buffer's size in bytes (a power of two and a
+	// multiple of the page size); 0 means 4 MiB.
+	RingSize int
+	// IgnorePID drops events raised by this process's own system calls
+	// (the owner is still tracked); 0 disables it.
+	IgnorePID int
+}
+
+// Hook records one attach attempt, for `bpfstat doctor`.
+type Hook struct {
+	// Name is the hook's role, e.g. "tcp state", "socket create".
+	Name string
+	// Strategy is how it was tried: "tp_btf", "raw_tp", "tracepoint",
+	// "kprobe", "fentry", "cgroup".
+	Strategy string
+	// Target is what it attached to, e.g. "inet_sock_set_state".
+	Target string
+	// Err is why it was ruled out; nil when attached.
+	Err error
+	// Attached is true when the hook is live.
+	Attached bool
+}
