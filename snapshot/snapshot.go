@@ -31,15 +31,35 @@ type Result struct {
 	Sockets []sock.Socket
 	// Warnings are netstat's stderr lines for input it skipped, e.g.
 	// "warning, got bogus tcp line.", in the order met.
-	Warnings []string
-	// Missing lists the protocol tables the kernel does not have
-	// (e.g. "udplite6"), so renderers can say what netstat says.
+	Warnings []Warning
+	// Missing lists the tables the kernel does not have (e.g. "udplite",
+	// "sctp", "ipx"), so renderers can say what netstat says.
 	Missing []string
 	// OwnersDenied is set when some process's fds could not be read
 	// (EACCES): netstat then warns that not all processes were identified.
 	OwnersDenied bool
 	// OwnersFound counts sockets with at least one owner.
 	OwnersFound int
+	// OwnersSeen counts every socket inode met in a readable fd table,
+	// whether or not it is in Sockets.
+	OwnersSeen int
+}
+
+// Warning is one skipped input line and the table it came from ("tcp",
+// "tcp6", "unix", ...).
+type Warning struct {
+	Table string
+	Text  string
+}
+
+// Has reports whether table t was read (not missing).
+func (r *Result) Has(t string) bool {
+	for _, m := range r.Missing {
+		if m == t {
+			return false
+		}
+	}
+	return true
 }
 
 func (o Options) wants(p sock.Proto, f sock.Family) bool {

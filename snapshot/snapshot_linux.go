@@ -33,6 +33,11 @@ var procTables = []procTable{
 	{"unix", sock.ProtoUnix, sock.FamilyUnix},
 }
 
+var exoticTables = []struct{ name, path string }{
+	{"sctp", "sctp/eps"}, {"ipx", "ipx/socket"}, {"ax25", "ax25"},
+	{"x25", "x25"}, {"netrom", "nr"}, {"rose", "rose"},
+}
+
 // Sockets reads the socket tables of the caller's network namespace from
 // /proc/net and, with Options.Owners, the owning processes from /proc/*/fd.
 func Sockets(opts Options) (Result, error) {
@@ -66,7 +71,16 @@ func Sockets(opts Options) (Result, error) {
 			return res, fmt.Errorf("parsing %s: %w", path, err)
 		}
 		res.Sockets = append(res.Sockets, socks...)
-		res.Warnings = append(res.Warnings, warns...)
+		for _, w := range warns {
+			res.Warnings = append(res.Warnings, Warning{Table: t.file, Text: w})
+		}
+	}
+	// Families bpfstat lists no sockets of; netstat still says when the
+	// kernel lacks them.
+	for _, x := range exoticTables {
+		if _, err := os.Stat(filepath.Join(root, "proc/net", x.path)); err != nil {
+			res.Missing = append(res.Missing, x.name)
+		}
 	}
 	if opts.Owners {
 		owners, denied, err := Owners(root)
@@ -74,6 +88,7 @@ func Sockets(opts Options) (Result, error) {
 			return res, err
 		}
 		res.OwnersDenied = denied
+		res.OwnersSeen = len(owners)
 		for i := range res.Sockets {
 			s := &res.Sockets[i]
 			if o := owners[s.Inode]; len(o) > 0 && s.Inode != 0 {
