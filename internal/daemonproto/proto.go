@@ -1,0 +1,157 @@
+// Package daemonproto is the wire protocol between bpfstat and
+// `bpfstat daemon` over a Unix stream socket.
+//
+// Every message is a frame: a 4-byte big-endian payload length, then the
+// payload. A connection carries one exchange:
+//
+//	client -> daemon  frame: Request, JSON (at most MaxRequest bytes)
+//	daemon -> client  frame: Header, JSON
+//	daemon -> client  frame: the sockets, binary (see EncodeSockets),
+//	                  present only when Header.Error is empty
+//
+// JSON keeps the request easy to evolve and to debug with socat; the socket
+// list is binary because at 100k sockets JSON encoding alone would cost
+// more than the whole query is allowed to take. Version is bumped on any
+// incompatible change; the daemon answers an unknown version with an error
+// header naming the versions it speaks.
+package daemonproto
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/bpfstat/bpfstat/internal/sock"
+)
+
+// Version is the protocol version this package speaks.
+const Version = 1
+
+// Size limits. A request is a few hundred bytes; anything near MaxRequest
+// is an abuse. MaxResponse bounds what a client will allocate for a reply.
+const (
+	MaxRequest  = 64 << 10
+	MaxHeader   = 1 << 20
+	MaxResponse = 1 << 30
+)
+
+// Query kinds.
+const (
+	KindSockets = "sockets" // socket listing, like netstat's default view
+	KindPing    = "ping"    // liveness: an empty, successful answer
+	KindStats   = "stats"   // table counters in Header.Stats
+)
+
+// ErrTooLarge is returned for a frame longer than the reader allows.
+var ErrTooLarge = errors.New("frame too large")
+
+// Request is a client's query.
+type Request struct {
+	Version int    `json:"v"`
+	Kind    string `json:"kind"`
+	// Protos are sock.Proto names ("tcp", "udp", "udpl", "raw", "unix");
+	// empty means all.
+	Protos []string `json:"protos,omitempty"`
+	// Owners asks for Socket.Owners (netstat -p / -e).
+	Owners bool `json:"owners,omitempty"`
+	// AllNetns lists every network namespace the daemon knows instead of
+	// the client's own.
+	AllNetns bool `json:"allNetns,omitempty"`
+}
+
+// Header opens every reply.
+type Header struct {
+	Version int    `json:"v"`
+	Error   string `json:"error,omitempty"`
+	// Count is the number of sockets in the following binary frame.
+	Count    int      `json:"count"`
+	Warnings []string `json:"warnings,omitempty"`
+	// OwnersIncomplete: some owners were withheld or unknown; the client
+	// prints netstat's "Not all processes could be identified" warning.
+	OwnersIncomplete bool `json:"ownersIncomplete,omitempty"`
+	// NetNS is the namespace inode answered for (0 with AllNetns).
+	NetNS uint64            `json:"netns,omitempty"`
+	Stats map[string]uint64 `json:"stats,omitempty"`
+}
+
+// ParseProto maps a protocol name from a Request to sock.Proto.
+func ParseProto(name string) (sock.Proto, bool) {
+	for p := sock.ProtoTCP; p <= sock.ProtoUnix; p++ {
+		if p.String() == name {
+			return p, true
+		}
+	}
+	return sock.ProtoUnknown, false
+}
+
+// WriteFrame writes one length-prefixed frame.
+func WriteFrame(w io.Writer, payload []byte) error {
+	var l [4]byte
+	binary.BigEndian.PutUint32(l[:], uint32(len(payload)))
+	if _, err := w.Write(l[:]); err != nil {
+		return fmt.Errorf("writing frame length: %w", err)
+	}
+	if _, err := w.Write(payload); err != nil {
+		return fmt.Errorf("writing frame: %w", err)
+	}
+	return nil
+}
+
+// ReadFrame reads one frame of at most max bytes.
+func ReadFrame(r io.Reader, max int) ([]byte, error) {
+	var l [4]byte
+	if _, err := io.ReadFull(r, l[:]); err != nil {
+		return nil, fmt.Errorf("reading frame length: %w", err)
+	}
+	n := binary.BigEndian.Uint32(l[:])
+	if uint64(n) > uint64(max) {
+		return nil, fmt.Errorf("reading frame of %d bytes (limit %d): %w", n, max, ErrTooLarge)
+	}
+	buf := make([]byte, n)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return nil, fmt.Errorf("reading frame: %w", err)
+	}
+	return buf, nil
+}
+
+// DecodeRequest parses and validates a request payload. Every error is
+// meant to be sent back to the client verbatim.
+func DecodeRequest(b []byte) (Request, error) {
+	var req Request
+	if len(b) > MaxRequest {
+		return req, fmt.Errorf("decoding request: %w", ErrTooLarge)
+	}
+	if err := json.Unmarshal(b, &req); err != nil {
+		return req, fmt.Errorf("decoding request: %w", err)
+	}
+	if req.Version != Version {
+		return req, fmt.Errorf("unsupported protocol version %d (daemon speaks %d)", req.Version, Version)
+	}
+	switch req.Kind {
+	case KindSockets, KindPing, KindStats:
+	default:
+		return req, fmt.Errorf("unknown query kind %q", req.Kind)
+	}
+	if len(req.Protos) > 16 {
+		return req, fmt.Errorf("too many protocols (%d)", len(req.Protos))
+	}
+	for _, p := range req.Protos {
+		if _, ok := ParseProto(p); !ok {
+			return req, fmt.Errorf("unknown protocol %q", p)
+		}
+	}
+	return req, nil
+}
+
+// WantProtos returns the request's protocols as sock.Proto (nil: all).
+func (r Request) WantProtos() []sock.Proto {
+	var ps []sock.Proto
+	for _, n := range r.Protos {
+		if p, ok := ParseProto(n); ok {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
