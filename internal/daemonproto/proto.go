@@ -66,14 +66,28 @@ type Header struct {
 	Version int    `json:"v"`
 	Error   string `json:"error,omitempty"`
 	// Count is the number of sockets in the following binary frame.
-	Count    int      `json:"count"`
-	Warnings []string `json:"warnings,omitempty"`
-	// OwnersIncomplete: some owners were withheld or unknown; the client
-	// prints netstat's "Not all processes could be identified" warning.
+	Count int `json:"count"`
+	// Warnings are netstat's stderr lines for input skipped, per table.
+	Warnings []Warning `json:"warnings,omitempty"`
+	// Missing lists protocol tables the kernel lacks (e.g. "udplite6").
+	Missing []string `json:"missing,omitempty"`
+	// OwnersIncomplete: owners were withheld from this (non-root) client
+	// or could not be read; the client prints netstat's "Not all
+	// processes could be identified" warning.
 	OwnersIncomplete bool `json:"ownersIncomplete,omitempty"`
+	// OwnersFound counts sockets with at least one owner in the reply;
+	// OwnersSeen counts socket inodes met in readable fd tables.
+	OwnersFound int `json:"ownersFound,omitempty"`
+	OwnersSeen  int `json:"ownersSeen,omitempty"`
 	// NetNS is the namespace inode answered for (0 with AllNetns).
 	NetNS uint64            `json:"netns,omitempty"`
 	Stats map[string]uint64 `json:"stats,omitempty"`
+}
+
+// Warning is one stderr line and the table it concerns.
+type Warning struct {
+	Table string `json:"table,omitempty"`
+	Text  string `json:"text"`
 }
 
 // ParseProto maps a protocol name from a Request to sock.Proto.
