@@ -1,0 +1,10 @@
+// Package placeholder stands in for the tracer's integration tests while
+// test/kernels/run.sh is developed: its TestIntegration loads one tiny BPF
+// program per attach strategy (no clang needed), attaches it to the TCP
+// state-change hook that strategy uses, makes loopback connections in a
+// private network namespace and checks that the program ran.
+//
+// Like the tracer's tests, it honours BPFSTAT_STRATEGY: when set, only that
+// strategy is tried, and a strategy the kernel refuses is reported with
+// t.Skipf("strategy %s ruled out: %v"), which run.sh turns into a matrix cell.
+package placeholder

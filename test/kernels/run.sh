@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# test/kernels/run.sh: the kernel matrix. Runs the tracer's integration tests
+# once per attach strategy (BPFSTAT_STRATEGY) on the host and on Debian's 6.1
+# and 6.12 kernels booted under qemu (software emulation: no /dev/kvm), prints
+# bpfstat doctor and a kernel x strategy table, and exits non-zero when a
+# strategy that attached failed its tests, a strategy was ruled out where it
+# must attach, or a guest did not reach its final marker.
+#
+# Needs root (BPF on the host, device nodes in the initramfs), go, apt-get,
+# dpkg-deb, cpio, qemu-system-x86_64 and busybox-static. See README-kernels.md
+# for every KMATRIX_* knob; the defaults are what CI runs.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+cache=${KMATRIX_CACHE:-$here/.cache}
+# label:meta-package. The label is the upstream series the meta-package must
+# resolve to; a mismatch (e.g. linux-image-amd64 on trixie is 6.12) is an error.
+kernels=${KMATRIX_KERNELS:-"6.1:linux-image-amd64 6.12:linux-image-6.12-amd64"}
+strategies=${KMATRIX_STRATEGIES:-"fentry tp_btf raw_tp tracepoint kprobe"}
+boot_timeout=${KMATRIX_BOOT_TIMEOUT:-300}
+test_timeout=${KMATRIX_TEST_TIMEOUT:-120s}
+# The host's kernel is whatever CI runs on; on ours (6.18, lockdown) kprobes
+# and fentry are refused, so only these must attach there.
+host_must=${KMATRIX_HOST_MUST:-"tp_btf,raw_tp,tracepoint"}
+busybox=${KMATRIX_BUSYBOX:-/bin/busybox}
+
+log() { printf 'kmatrix: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 2; }
+loud() { printf '\nkmatrix: !!!!!!!! %s\n\n' "$*" >&2; }
+
+[ "$(id -u)" = 0 ] || die "must run as root (loads BPF on the host; creates /dev/console in the initramfs)"
+for tool in go apt-get apt-cache dpkg-deb cpio qemu-system-x86_64 timeout; do
+	command -v "$tool" >/dev/null || die "$tool not found; install the packages in .ci/packages-kernels.txt"
+done
+[ -x "$busybox" ] && "$busybox" --list | grep -qx poweroff ||
+	die "$busybox is not a static busybox with poweroff; install busybox-static"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/kmatrix.XXXXXX")
+cleanup() {
+	# Keep the console logs; drop the large build products.
+	[ -n "${KMATRIX_KEEP:-}" ] || rm -rf "$work/initramfs" "$work/initramfs.cpio" "$work/bin"
+}
+trap cleanup EXIT
+log "work directory $work (console logs are kept there)"
+start=$SECONDS
+
+# --- kernels -----------------------------------------------------------------
+
+mkdir -p "$cache/dl"
+declare -A vmlinuz=()
+unavailable=()
+
+# fetch_kernel LABEL META: resolve META to its versioned image package, get its
+# vmlinuz into the cache (apt-get download: old versions leave the mirror, so
+# never pin one), and record it in vmlinuz[LABEL].
+fetch_kernel() {
+	local label=$1 meta=$2 pkg ver deb file
+	pkg=$(apt-cache depends "$meta" 2>/dev/null | awk '$1 ~ /Depends:$/ && $2 ~ /^linux-image-/ {print $2; exit}') || true
+	if [ -z "$pkg" ]; then
+		fallback_kernel "$label" "apt cannot resolve $meta (apt-cache policy $meta; is the suite that carries it in the apt sources, and apt-get update run?)"
+		return
+	fi
+	case $pkg in
+	linux-image-"$label".*) ;;
+	*)
+		fallback_kernel "$label" "$meta resolves to $pkg, which is not Linux $label"
+		return
+		;;
+	esac
+	ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | awk '/^Version:/ {print $2; exit}')
+	file=$cache/vmlinuz-${pkg#linux-image-}_$ver
+	if [ ! -s "$file" ]; then
+		log "$label: downloading $pkg $ver (via $meta)"
+		rm -f "$cache"/dl/*.deb
+		if ! (cd "$cache/dl" && apt-get -q download -o APT::Sandbox::User=root "$pkg=$ver" >&2); then
+			fallback_kernel "$label" "apt-get download $pkg=$ver failed"
+			return
+		fi
+		deb=$(ls "$cache"/dl/*.deb)
+		dpkg-deb --fsys-tarfile "$deb" | tar -xO --wildcards './boot/vmlinuz-*' >"$file.tmp"
+		dpkg-deb --fsys-tarfile "$deb" | tar -xO --wildcards './boot/config-*' >"$file.config" || true
+		mv "$file.tmp" "$file"
+		rm -f "$deb"
+	else
+		log "$label: $pkg $ver (via $meta) cached"
+	fi
+	ln -sfn "$(basename "$file")" "$cache/$label.vmlinuz"
+	vmlinuz[$label]=$file
+}
+
+# fallback_kernel LABEL WHY: apt failed; boot the last kernel cached for
+# LABEL if there is one, else mark the kernel unavailable. Either way, loudly.
+fallback_kernel() {
+	local label=$1 why=$2
+	if [ -s "$cache/$label.vmlinuz" ]; then
+		loud "$label: $why; using the cached $(readlink "$cache/$label.vmlinuz")"
+		vmlinuz[$label]=$cache/$label.vmlinuz
+	else
+		loud "$label: $why; Linux $label is NOT TESTED"
+		unavailable+=("$label=$why")
+	fi
+}
+
+for spec in $kernels; do
+	fetch_kernel "${spec%%:*}" "${spec#*:}"
+done
+log "kernels ready after $((SECONDS - start))s"
+
+# --- binaries ----------------------------------------------------------------
+
+testpkg=${KMATRIX_TESTPKG:-}
+if [ -z "$testpkg" ]; then
+	if grep -qs '^func TestIntegration' "$repo"/tracer/*_test.go; then
+		testpkg=./tracer
+	else
+		testpkg=./test/kernels/placeholder
+		loud "tracer/ has no TestIntegration tests yet: running the placeholder tests ($testpkg) instead"
+	fi
+fi
+mkdir -p "$work/bin"
+log "building $testpkg tests and ./cmd/bpfstat (static)"
+(
+	cd "$repo"
+	CGO_ENABLED=0 go test -c -o "$work/bin/test.bin" "$testpkg"
+	CGO_ENABLED=0 go build -o "$work/bin/bpfstat" ./cmd/bpfstat
+	go build -o "$work/bin/verdict" ./test/kernels/verdict
+)
+pkgdir=$repo/${testpkg#./}
+
+# --- host row ----------------------------------------------------------------
+
+logs=()
+must=()
+log "host: $(uname -r), strategies: $strategies"
+KMATRIX_STRATEGIES=$strategies KMATRIX_TEST_TIMEOUT=$test_timeout \
+	sh "$here/suite.sh" "$work/bin/test.bin" "$work/bin/bpfstat" "$pkgdir" 2>&1 |
+	tee "$work/host.log" | sed 's/^/[host] /'
+logs+=(-log "host=$work/host.log")
+must+=(-must "host=$host_must")
+
+# --- guests ------------------------------------------------------------------
+
+if [ ${#vmlinuz[@]} -gt 0 ]; then
+	# The initramfs: busybox, the two static binaries, the package's testdata.
+	root=$work/initramfs
+	mkdir -p "$root"/{bin,dev,proc,sys,tmp,root,run,kmatrix/pkg}
+	cp "$busybox" "$root/bin/busybox"
+	for applet in $("$busybox" --list); do
+		[ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
+	done
+	ln -s bin "$root/sbin"
+	# The kernel opens /dev/console for init before anything is mounted.
+	mknod -m 600 "$root/dev/console" c 5 1
+	mknod -m 666 "$root/dev/null" c 1 3
+	cp "$here/init.sh" "$root/init"
+	cp "$here/suite.sh" "$root/kmatrix/suite.sh"
+	cp "$work/bin/test.bin" "$work/bin/bpfstat" "$root/kmatrix/"
+	[ ! -d "$pkgdir/testdata" ] || cp -r "$pkgdir/testdata" "$root/kmatrix/pkg/"
+	printf 'export KMATRIX_STRATEGIES="%s" KMATRIX_TEST_TIMEOUT="%s"\n' "$strategies" "$test_timeout" >"$root/kmatrix/env"
+	# Uncompressed: unpacking gzip under emulation costs more than it saves.
+	(cd "$root" && find . | cpio -o -H newc --quiet) >"$work/initramfs.cpio"
+	log "initramfs $(du -h "$work/initramfs.cpio" | cut -f1)"
+fi
+
+for spec in $kernels; do
+	label=${spec%%:*}
+	[ -n "${vmlinuz[$label]:-}" ] || continue
+	log "$label: booting $(basename "$(readlink -f "${vmlinuz[$label]}")") (timeout ${boot_timeout}s)"
+	t0=$SECONDS
+	# Strip \r and SeaBIOS's terminal escapes; the parser needs clean lines.
+	# thread=single: multi-threaded TCG panicked 6.12 at boot in 3 of 15 runs.
+	# qemu exits 0 even after a guest panic: the verdict comes from the
+	# markers the guest prints, never from this exit status.
+	set +e
+	timeout -k 10 "$boot_timeout" qemu-system-x86_64 \
+		-accel tcg,thread=single -m 1G -nic none -nographic -no-reboot \
+		-kernel "${vmlinuz[$label]}" -initrd "$work/initramfs.cpio" \
+		-append "console=ttyS0 panic=-1 quiet" </dev/null 2>&1 |
+		sed -u 's/\r//g; s/\x1b\(c\|\[[0-9;?]*[a-zA-Z]\)//g' | tee "$work/$label.log" | sed "s/^/[$label] /"
+	rc=${PIPESTATUS[0]}
+	set -e
+	[ "$rc" != 124 ] || loud "$label: qemu killed after ${boot_timeout}s"
+	log "$label: guest finished after $((SECONDS - t0))s (qemu status $rc)"
+	logs+=(-log "$label=$work/$label.log")
+	must+=(-must "$label=all")
+done
+
+# --- verdict -----------------------------------------------------------------
+
+args=(-strategies "$(echo $strategies | tr ' ' ,)" "${logs[@]}" "${must[@]}")
+for u in "${unavailable[@]}"; do
+	args+=(-unavailable "$u")
+done
+[ -z "${KMATRIX_ALLOW_UNAVAILABLE:-}" ] || args+=(-allow-unavailable)
+log "matrix done after $((SECONDS - start))s; test binary built from $testpkg"
+rc=0
+"$work/bin/verdict" "${args[@]}" || rc=$?
+exit $rc
