@@ -18,6 +18,7 @@ func registerCommand(f func() *cobra.Command) { subcommands = append(subcommands
 // subcommand name, then treats the arguments as netstat flags.
 func run(argv []string) int {
 	root := newRootCmd()
+	progName = argv[0]
 	name := filepath.Base(argv[0])
 	args := argv[1:]
 	switch name {
@@ -78,3 +79,9 @@ func style(args []string) string {
 	}
 	return defaultStyle
 }
+
+// progName is argv[0] as glibc's getopt prints it in diagnostics.
+var progName = "bpfstat"
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"

@@ -1,0 +1,156 @@
+// Package nettools renders bpfstat's data exactly as net-tools netstat
+// 2.10 prints it. It formats text only: data comes in as values.
+package nettools
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// Namer is the name service the renderer asks; names.Resolver is one.
+type Namer interface {
+	Service(port uint16, proto string) string
+	Host(a netip.Addr) string
+	User(uid uint32) string
+}
+
+// inet6String formats a as glibc's inet_ntop does: RFC 5952 zero
+// compression, and an embedded dotted quad for v4-mapped and
+// v4-compatible addresses.
+func inet6String(a netip.Addr) string {
+	b := a.As16()
+	var w [8]uint16
+	for i := range w {
+		w[i] = uint16(b[2*i])<<8 | uint16(b[2*i+1])
+	}
+	best, bestLen, cur, curLen := -1, 0, -1, 0
+	for i := 0; i < 8; i++ {
+		if w[i] == 0 {
+			if cur < 0 {
+				cur, curLen = i, 1
+			} else {
+				curLen++
+			}
+			if curLen > bestLen {
+				best, bestLen = cur, curLen
+			}
+		} else {
+			cur, curLen = -1, 0
+		}
+	}
+	if bestLen < 2 {
+		best = -1
+	}
+	var sb strings.Builder
+	for i := 0; i < 8; i++ {
+		if best >= 0 && i >= best && i < best+bestLen {
+			if i == best {
+				sb.WriteByte(':')
+			}
+			continue
+		}
+		if i != 0 {
+			sb.WriteByte(':')
+		}
+		if i == 6 && best == 0 && (bestLen == 6 || (bestLen == 5 && w[5] == 0xffff)) {
+			fmt.Fprintf(&sb, "%d.%d.%d.%d", b[12], b[13], b[14], b[15])
+			return sb.String()
+		}
+		sb.WriteString(strconv.FormatUint(uint64(w[i]), 16))
+	}
+	if best >= 0 && best+bestLen == 8 {
+		sb.WriteByte(':')
+	}
+	return sb.String()
+}
+
+// fixV4 strips a v4-mapped address's "::ffff:" as net-tools'
+// fix_v4_address does: from the last ':' before the first '.'.
+func fixV4(s string, a netip.Addr) string {
+	if !a.Is4In6() {
+		return s
+	}
+	dot := strings.IndexByte(s, '.')
+	if dot < 0 {
+		return s
+	}
+	if c := strings.LastIndexByte(s[:dot], ':'); c >= 0 {
+		return s[c+1:]
+	}
+	return s
+}
+
+// hostString is net-tools' ap->sprint: INET_sprint or INET6_sprint.
+func (r *renderer) hostString(a netip.Addr) string {
+	if a.Is4() {
+		b := a.As4()
+		if r.numHosts || a.IsUnspecified() {
+			return a.String()
+		}
+		// INET_rresolve tests "host bits" against 0xffffff00 in host
+		// order on a network-order address: on little-endian machines
+		// that is the first octet, so only 0.x.x.x addresses are taken
+		// for networks (getnetbyaddr), which /etc/networks rarely names.
+		if b[0] == 0 {
+			return a.String()
+		}
+		if n := r.names.Host(a); n != "" {
+			return n
+		}
+		return a.String()
+	}
+	if r.numHosts {
+		return fixV4(inet6String(a), a)
+	}
+	if a.IsUnspecified() {
+		return "[::]"
+	}
+	q := a
+	if a.Is4In6() {
+		// glibc's getnameinfo looks v4-mapped addresses up as IPv4.
+		q = a.Unmap()
+	}
+	if n := r.names.Host(q); n != "" {
+		return fixV4(n, a)
+	}
+	return fixV4(inet6String(a), a)
+}
+
+// portString is net-tools' get_sname.
+func (r *renderer) portString(port uint16, proto string) string {
+	if port == 0 {
+		return "*"
+	}
+	if !r.numPorts {
+		if n := r.names.Service(port, proto); n != "" {
+			if len(n) > 63 {
+				n = n[:63]
+			}
+			return n
+		}
+	}
+	return strconv.Itoa(int(port))
+}
+
+// addrPort is net-tools' addr_do_one with short_len 22.
+func (r *renderer) addrPort(ap netip.AddrPort, proto string) string {
+	const short = 22
+	host := r.hostString(ap.Addr())
+	port := r.portString(ap.Port(), proto)
+	if !r.wide && len(host)+len(port) > short {
+		pl := min(len(port), short-4)
+		al := short - pl
+		s := host[:min(al, len(host))] + ":" + port[:pl]
+		return clip(s, 127)
+	}
+	return clip(host+":"+port, 127)
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
