@@ -1,0 +1,5 @@
+package table
+
+import "time"
+
+func sleep() { time.Sleep(2 * time.Millisecond) }

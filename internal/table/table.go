@@ -1,0 +1,644 @@
+// Package table is bpfstat's live socket table: seeded from a snapshot and
+// kept current by tracer events, keyed by socket cookie per network
+// namespace.
+//
+// List-then-watch: the tracer is attached before the first snapshot and
+// its events are buffered while the snapshot is taken; Seed then installs
+// the snapshot and the buffered events are applied on top. The seed time
+// S (CLOCK_MONOTONIC, the clock bpf_ktime_get_ns reads) is taken before
+// the first /proc or netlink read, so for an event with time t:
+//
+//   - t >= S: the event may be newer than what the snapshot saw: apply it.
+//   - t < S and the socket is in the table: the snapshot is newer; ignore
+//     the event (its effect is already in the snapshot).
+//   - t < S and the socket is not in the table: the socket was gone (or
+//     invisible) when the snapshot ran; ignore the event, which would
+//     otherwise resurrect a closed socket.
+//
+// When the tracer reports lost events the caller resyncs: a fresh snapshot
+// is seeded the same way and Stats.Resyncs counts it.
+//
+// The table holds what changes only through events: identity, addresses,
+// state and owners. TIME_WAIT and NEW_SYN_RECV mini-sockets have no
+// events of their own (the kernel swaps the full socket for a timewait or
+// request socket without a state hook) and queue sizes and timers change
+// with every packet; the daemon takes those from a netlink sock_diag dump
+// at query time (see cmd/bpfstat/daemon.go), which also gives the kernel's
+// hash order that netstat prints in.
+//
+// Memory: an entry is a fixed 88-byte struct in a per-namespace map, with
+// unix paths and extra owners in side maps, well under the 300 bytes per
+// socket budget (see BenchmarkMemory).
+package table
+
+import (
+	"net/netip"
+	"slices"
+	"sync"
+
+	"github.com/bpfstat/bpfstat/internal/sock"
+	"github.com/bpfstat/bpfstat/tracer"
+)
+
+// inodeKey marks a key built from an inode because the source had no
+// cookie (e.g. a /proc snapshot). Cookies start at 1 and never get near
+// 2^63, inodes are 32-bit on most filesystems and sockfs.
+const inodeKey = 1 << 63
+
+// keyOf returns the socket's key in its namespace.
+func keyOf(cookie, inode uint64) uint64 {
+	if cookie != 0 {
+		return cookie
+	}
+	if inode != 0 {
+		return inode | inodeKey
+	}
+	return 0
+}
+
+// owner is one (pid, fd) holding the socket; process names live in the
+// per-pid cache.
+type owner struct {
+	pid int32
+	fd  int32
+}
+
+// entry flags.
+const (
+	flagV4      = 1 << iota // addresses are IPv4
+	flagVisible             // /proc/net would list it
+	flagBound               // bind seen (UDP becomes visible)
+	flagNoInode
+)
+
+// entry is one socket, packed. Keep it small: it is the per-socket cost.
+type entry struct {
+	laddr, raddr [16]byte
+	inode        uint64
+	ts           uint64 // time of the newest information (event or seed)
+	uid          uint32
+	unixFlags    uint32
+	lport, rport uint16
+	rawProto     uint16
+	family       sock.Family
+	proto        sock.Proto
+	state        sock.State
+	utype        uint8
+	flags        uint8
+	owner        owner // lowest pid known; extra owners in nsTable.more
+}
+
+type nsTable struct {
+	socks  map[uint64]entry
+	paths  map[uint64]string  // unix paths
+	more   map[uint64][]owner // owners beyond the first, by pid
+	seeded uint64             // seed time, 0 if never seeded
+}
+
+// Stats are the table's counters.
+type Stats struct {
+	Sockets    int
+	Namespaces int
+	Events     uint64
+	Stale      uint64 // events older than the seed, ignored
+	Resyncs    uint64
+	Lost       uint64
+}
+
+// ProcInfo resolves a process's program name (net-tools': argv[0]'s base
+// name) and effective uid; ok false when the process is gone.
+type ProcInfo func(pid int32) (program string, uid uint32, ok bool)
+
+type proc struct {
+	comm, program string
+	uid           uint32
+}
+
+// Table is the live socket table. It is safe for concurrent use.
+type Table struct {
+	mu    sync.RWMutex
+	ns    map[uint64]*nsTable
+	procs map[int32]proc
+	info  ProcInfo
+	stats Stats
+}
+
+// New returns an empty table. info may be nil (then Program = comm).
+func New(info ProcInfo) *Table {
+	return &Table{ns: make(map[uint64]*nsTable), procs: make(map[int32]proc), info: info}
+}
+
+func (t *Table) nsFor(netns uint64) *nsTable {
+	n := t.ns[netns]
+	if n == nil {
+		n = &nsTable{socks: make(map[uint64]entry), paths: make(map[uint64]string), more: make(map[uint64][]owner)}
+		t.ns[netns] = n
+	}
+	return n
+}
+
+// visible says whether /proc/net lists a socket in this state: TCP only
+// when listening or in the established hash, UDP once bound or connected,
+// RAW and unix from creation.
+func visible(e *entry) bool {
+	switch e.proto {
+	case sock.ProtoTCP:
+		return e.state != 0 && e.state != sock.StateClose
+	case sock.ProtoUDP, sock.ProtoUDPLite:
+		return e.flags&flagBound != 0 || e.lport != 0 || e.state == sock.StateEstablished
+	}
+	return true
+}
+
+func putAddr(dst *[16]byte, port *uint16, ap netip.AddrPort) (v4 bool) {
+	a := ap.Addr()
+	*dst = a.As16()
+	*port = ap.Port()
+	return a.Is4()
+}
+
+func getAddr(b [16]byte, port uint16, v4 bool) netip.AddrPort {
+	a := netip.AddrFrom16(b)
+	if v4 {
+		a = a.Unmap()
+	}
+	return netip.AddrPortFrom(a, port)
+}
+
+// rememberProc caches a process's names, resolving the program name when
+// the pid is new or its comm changed (exec or pid reuse).
+func (t *Table) rememberProc(pid int32, comm string, uid uint32) {
+	if pid <= 0 {
+		return
+	}
+	if p, ok := t.procs[pid]; ok && (comm == "" || p.comm == comm) {
+		return
+	}
+	p := proc{comm: comm, program: comm, uid: uid}
+	if t.info != nil {
+		if prog, puid, ok := t.info(pid); ok {
+			p.program, p.uid = prog, puid
+		}
+	}
+	t.procs[pid] = p
+}
+
+// Apply folds one tracer event into the table.
+func (t *Table) Apply(ev *tracer.Event) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.apply(ev)
+}
+
+// ApplyAll folds a batch of events in order under one lock.
+func (t *Table) ApplyAll(evs []tracer.Event) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := range evs {
+		t.apply(&evs[i])
+	}
+}
+
+func (t *Table) apply(ev *tracer.Event) {
+	t.stats.Events++
+	k := keyOf(ev.Cookie, ev.Inode)
+	if k == 0 {
+		return
+	}
+	n := t.nsFor(ev.NetNS)
+	e, ok := n.socks[k]
+	if n.seeded != 0 && ev.Time < n.seeded {
+		// Older than the snapshot: the snapshot already has its effect,
+		// or the socket was gone when the snapshot ran.
+		t.stats.Stale++
+		return
+	}
+	if ok && ev.Time < e.ts {
+		t.stats.Stale++
+		return
+	}
+	if ev.Kind == tracer.KindClose {
+		if ok {
+			n.remove(k)
+		}
+		return
+	}
+	if !ok {
+		e = entry{family: ev.Family, proto: ev.Proto, owner: owner{fd: -1}}
+		if ev.Proto == sock.ProtoUnix {
+			e.utype = ev.Type
+			e.state = sock.UnixUnconnected
+		}
+	}
+	e.ts = ev.Time
+	if ev.Inode != 0 {
+		e.inode = ev.Inode
+	}
+	if ev.RawProto != 0 {
+		e.rawProto = ev.RawProto
+		e.lport = ev.RawProto
+	}
+	if ev.Family != 0 {
+		e.family = ev.Family
+	}
+	if e.proto != sock.ProtoUnix {
+		if ev.Local.IsValid() && (ev.Local.Port() != 0 || !ev.Local.Addr().IsUnspecified() || e.lport == 0) {
+			if putAddr(&e.laddr, &e.lport, ev.Local) {
+				e.flags |= flagV4
+			} else {
+				e.flags &^= flagV4
+			}
+		}
+		if ev.Remote.IsValid() {
+			putAddr(&e.raddr, &e.rport, ev.Remote)
+		}
+		if e.family == sock.FamilyInet {
+			e.flags |= flagV4
+		}
+	}
+	switch ev.Kind {
+	case tracer.KindBind:
+		e.flags |= flagBound
+		if e.proto == sock.ProtoUDP || e.proto == sock.ProtoUDPLite || e.proto == sock.ProtoRaw {
+			if e.state == 0 {
+				e.state = sock.StateClose
+			}
+		}
+	case tracer.KindListen:
+		e.state = sock.StateListen
+		if e.proto == sock.ProtoUnix {
+			e.unixFlags |= sock.UnixFlagAcceptCon
+		}
+	case tracer.KindConnect:
+		if e.proto == sock.ProtoUDP || e.proto == sock.ProtoUDPLite || e.proto == sock.ProtoRaw {
+			e.state = sock.StateEstablished
+		} else if e.proto == sock.ProtoUnix {
+			e.state = sock.UnixConnected
+		}
+	case tracer.KindState, tracer.KindAccept:
+		if ev.NewState != 0 {
+			e.state = ev.NewState
+		}
+		if ev.Kind == tracer.KindAccept && e.proto == sock.ProtoUnix {
+			e.state = sock.UnixConnected
+		}
+	case tracer.KindSocket:
+		if e.state == 0 && (e.proto == sock.ProtoUDP || e.proto == sock.ProtoUDPLite || e.proto == sock.ProtoRaw) {
+			e.state = sock.StateClose
+		}
+	}
+	if ev.UID != 0 || !ok {
+		e.uid = ev.UID
+	}
+	if ev.PID > 0 {
+		t.rememberProc(ev.PID, ev.Comm, ev.UID)
+		n.addOwner(k, &e, owner{pid: ev.PID, fd: ev.FD})
+	}
+	if visible(&e) {
+		e.flags |= flagVisible
+	} else {
+		e.flags &^= flagVisible
+	}
+	n.socks[k] = e
+}
+
+func (n *nsTable) remove(k uint64) {
+	delete(n.socks, k)
+	delete(n.paths, k)
+	delete(n.more, k)
+}
+
+// addOwner records o as holding the socket, keeping the lowest pid in the
+// entry (the one netstat, walking /proc in pid order, would print).
+func (n *nsTable) addOwner(k uint64, e *entry, o owner) {
+	cur := e.owner
+	if cur.pid == 0 {
+		e.owner = o
+		return
+	}
+	if cur.pid == o.pid {
+		if o.fd >= 0 {
+			e.owner.fd = o.fd
+		}
+		return
+	}
+	more := n.more[k]
+	for i := range more {
+		if more[i].pid == o.pid {
+			if o.fd >= 0 {
+				more[i].fd = o.fd
+			}
+			return
+		}
+	}
+	if o.pid < cur.pid {
+		e.owner, o = o, cur
+	}
+	more = append(more, o)
+	slices.SortFunc(more, func(a, b owner) int { return int(a.pid) - int(b.pid) })
+	n.more[k] = more
+}
+
+// Seed installs a snapshot of namespace netns taken at monotonic time
+// start (read before the snapshot's first read). Sockets must carry
+// cookies or inodes; owners with Program set are trusted as is.
+// Invisible sockets (TCP bound but not listening, unbound UDP) that the
+// table knows from events and the snapshot cannot show are kept.
+func (t *Table) Seed(netns uint64, start uint64, socks []sock.Socket) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := t.ns[netns]
+	delete(t.ns, netns)
+	n := t.nsFor(netns)
+	n.seeded = start
+	for i := range socks {
+		s := &socks[i]
+		if transient(s) {
+			continue
+		}
+		k := keyOf(s.Cookie, s.Inode)
+		if k == 0 {
+			continue
+		}
+		e := entry{
+			inode: s.Inode, ts: start, uid: s.UID, unixFlags: s.UnixFlags,
+			rawProto: s.RawProto, family: s.Family, proto: s.Proto, state: s.State,
+			utype: s.UnixType, owner: owner{fd: -1},
+		}
+		if s.NoInode {
+			e.flags |= flagNoInode
+		}
+		if s.Proto != sock.ProtoUnix {
+			if putAddr(&e.laddr, &e.lport, s.Local) {
+				e.flags |= flagV4
+			}
+			putAddr(&e.raddr, &e.rport, s.Remote)
+			if s.Proto == sock.ProtoRaw {
+				e.lport = s.RawProto
+			}
+		} else if s.Path != "" {
+			n.paths[k] = s.Path
+		}
+		e.flags |= flagVisible | flagBound
+		for _, o := range s.Owners {
+			if o.PID <= 0 {
+				continue
+			}
+			if _, ok := t.procs[o.PID]; !ok || o.Program != "" {
+				t.procs[o.PID] = proc{comm: o.Comm, program: o.Program, uid: o.UID}
+			}
+			n.addOwner(k, &e, owner{pid: o.PID, fd: o.FD})
+		}
+		n.socks[k] = e
+	}
+	if old != nil {
+		for k, e := range old.socks {
+			if _, ok := n.socks[k]; ok {
+				continue
+			}
+			// Known from events after the seed time, or not listable by a
+			// snapshot at all: keep.
+			if e.ts >= start || e.flags&flagVisible == 0 {
+				n.socks[k] = e
+				if p, ok := old.paths[k]; ok {
+					n.paths[k] = p
+				}
+				if m, ok := old.more[k]; ok {
+					n.more[k] = m
+				}
+			}
+		}
+	}
+}
+
+// transient reports sockets the table does not hold: TIME_WAIT and
+// request sockets, which have no events (see the package comment).
+func transient(s *sock.Socket) bool {
+	if s.Proto != sock.ProtoTCP {
+		return false
+	}
+	return s.State == sock.StateTimeWait || s.State == sock.StateNewSynRecv ||
+		(s.State == sock.StateSynRecv && s.Inode == 0)
+}
+
+// Seeded reports whether namespace netns was ever seeded.
+func (t *Table) Seeded(netns uint64) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	n := t.ns[netns]
+	return n != nil && n.seeded != 0
+}
+
+// Namespaces returns the namespaces the table holds sockets for.
+func (t *Table) Namespaces() []uint64 {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	var out []uint64
+	for k := range t.ns {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// CountResync records a resync after lost events.
+func (t *Table) CountResync(lost uint64) {
+	t.mu.Lock()
+	t.stats.Resyncs++
+	t.stats.Lost = lost
+	t.mu.Unlock()
+}
+
+// Stats returns the counters.
+func (t *Table) Stats() Stats {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	s := t.stats
+	s.Namespaces = len(t.ns)
+	for _, n := range t.ns {
+		s.Sockets += len(n.socks)
+	}
+	return s
+}
+
+// Query selects sockets from the table.
+type Query struct {
+	// NetNS limits the answer to one namespace; All lists every one.
+	NetNS uint64
+	All   bool
+	// Protos limits the protocols (nil: all).
+	Protos []sock.Proto
+	// Owners fills Socket.Owners.
+	Owners bool
+}
+
+// Sockets returns a copy of the visible sockets matching q, in no
+// particular order (callers order them, e.g. by a kernel walk).
+func (t *Table) Sockets(q Query) []sock.Socket {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	var out []sock.Socket
+	for netns, n := range t.ns {
+		if !q.All && netns != q.NetNS {
+			continue
+		}
+		if out == nil {
+			out = make([]sock.Socket, 0, len(n.socks))
+		}
+		for k, e := range n.socks {
+			if e.flags&flagVisible == 0 || (len(q.Protos) > 0 && !slices.Contains(q.Protos, e.proto)) {
+				continue
+			}
+			out = append(out, t.socket(netns, n, k, &e, q.Owners))
+		}
+	}
+	return out
+}
+
+// Lookup returns one socket by cookie (or inode) in a namespace.
+func (t *Table) Lookup(netns, cookie, inode uint64, owners bool) (sock.Socket, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	n := t.ns[netns]
+	if n == nil {
+		return sock.Socket{}, false
+	}
+	k := keyOf(cookie, inode)
+	e, ok := n.socks[k]
+	if !ok && cookie != 0 && inode != 0 {
+		k = keyOf(0, inode)
+		e, ok = n.socks[k]
+	}
+	if !ok {
+		return sock.Socket{}, false
+	}
+	return t.socket(netns, n, k, &e, owners), true
+}
+
+// OwnersOf returns the owners of the socket with this cookie (or inode):
+// the daemon's hot path, merging owners into a kernel dump.
+func (t *Table) OwnersOf(netns, cookie, inode uint64) []sock.Owner {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	n := t.ns[netns]
+	if n == nil {
+		return nil
+	}
+	k := keyOf(cookie, inode)
+	e, ok := n.socks[k]
+	if !ok && inode != 0 {
+		k = keyOf(0, inode)
+		e, ok = n.socks[k]
+	}
+	if !ok {
+		return nil
+	}
+	return t.owners(n, k, &e)
+}
+
+// RLock/RUnlock let a caller merge many lookups under one read lock
+// with OwnersOfLocked.
+func (t *Table) RLock()   { t.mu.RLock() }
+func (t *Table) RUnlock() { t.mu.RUnlock() }
+
+// OwnersOfLocked is OwnersOf for a caller holding RLock.
+func (t *Table) OwnersOfLocked(netns, cookie, inode uint64) []sock.Owner {
+	n := t.ns[netns]
+	if n == nil {
+		return nil
+	}
+	k := keyOf(cookie, inode)
+	e, ok := n.socks[k]
+	if !ok && inode != 0 {
+		k = keyOf(0, inode)
+		e, ok = n.socks[k]
+	}
+	if !ok {
+		return nil
+	}
+	return t.owners(n, k, &e)
+}
+
+func (t *Table) owners(n *nsTable, k uint64, e *entry) []sock.Owner {
+	if e.owner.pid == 0 {
+		return nil
+	}
+	more := n.more[k]
+	out := make([]sock.Owner, 0, 1+len(more))
+	for _, o := range append([]owner{e.owner}, more...) {
+		p := t.procs[o.pid]
+		out = append(out, sock.Owner{PID: o.pid, Comm: p.comm, Program: p.program, UID: p.uid, FD: o.fd})
+	}
+	return out
+}
+
+func (t *Table) socket(netns uint64, n *nsTable, k uint64, e *entry, owners bool) sock.Socket {
+	s := sock.Socket{
+		Family: e.family, Proto: e.proto, State: e.state, UID: e.uid, Inode: e.inode,
+		RawProto: e.rawProto, UnixType: e.utype, UnixFlags: e.unixFlags,
+		NoInode: e.flags&flagNoInode != 0, NetNS: netns,
+	}
+	if k&inodeKey == 0 {
+		s.Cookie = k
+	}
+	if e.proto == sock.ProtoUnix {
+		s.Path = n.paths[k]
+	} else {
+		v4 := e.flags&flagV4 != 0
+		s.Local = getAddr(e.laddr, e.lport, v4)
+		s.Remote = getAddr(e.raddr, e.rport, v4)
+	}
+	if owners {
+		s.Owners = t.owners(n, k, e)
+	}
+	return s
+}
+
+// ForgetPIDs drops owners whose process is gone (alive reports false) and
+// returns how many owner records went. The daemon runs it periodically,
+// since the tracer reports no process exits.
+func (t *Table) ForgetPIDs(alive func(pid int32) bool) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	dead := make(map[int32]bool)
+	for pid := range t.procs {
+		if !alive(pid) {
+			dead[pid] = true
+			delete(t.procs, pid)
+		}
+	}
+	if len(dead) == 0 {
+		return 0
+	}
+	gone := 0
+	for _, n := range t.ns {
+		for k, e := range n.socks {
+			more := n.more[k]
+			if !dead[e.owner.pid] && len(more) == 0 {
+				continue
+			}
+			all := append([]owner{e.owner}, more...)
+			kept := all[:0]
+			for _, o := range all {
+				if o.pid != 0 && dead[o.pid] {
+					gone++
+					continue
+				}
+				kept = append(kept, o)
+			}
+			if len(kept) == 0 {
+				e.owner = owner{fd: -1}
+				delete(n.more, k)
+			} else {
+				e.owner = kept[0]
+				if len(kept) > 1 {
+					n.more[k] = slices.Clone(kept[1:])
+				} else {
+					delete(n.more, k)
+				}
+			}
+			n.socks[k] = e
+		}
+	}
+	return gone
+}
