@@ -41,8 +41,10 @@ func withState(o, n sock.State) func(*tracer.Event) {
 func withAddr(l, r netip.AddrPort) func(*tracer.Event) {
 	return func(e *tracer.Event) { e.Local, e.Remote = l, r }
 }
-func udp(e *tracer.Event)  { e.Proto = sock.ProtoUDP }
-func unixSock(e *tracer.Event) { e.Proto, e.Family, e.Type = sock.ProtoUnix, sock.FamilyUnix, sock.TypeStream }
+func udp(e *tracer.Event) { e.Proto = sock.ProtoUDP }
+func unixSock(e *tracer.Event) {
+	e.Proto, e.Family, e.Type = sock.ProtoUnix, sock.FamilyUnix, sock.TypeStream
+}
 func inode(i uint64) func(*tracer.Event) {
 	return func(e *tracer.Event) { e.Inode = i }
 }
