@@ -143,6 +143,15 @@ func (m Matrix) Report(w io.Writer) bool {
 			fail("kernel %s: %v", k.name(), k.Err)
 			continue
 		}
+		if !k.Run.Began {
+			why := "guest never started the suite (did it boot?)"
+			fmt.Fprintf(w, "%-34s %-11s %s\n", k.name(), "-", "FAIL: "+why)
+			fail("kernel %s: %s; last console lines:", k.name(), why)
+			for _, l := range k.Run.Tail {
+				failures = append(failures, "    | "+l)
+			}
+			continue
+		}
 		for _, s := range m.Strategies {
 			sec := k.Run.Strategies[s]
 			c := Classify(sec)
@@ -164,9 +173,6 @@ func (m Matrix) Report(w io.Writer) bool {
 		}
 		if !k.Run.Ended {
 			why := "guest did not print its final marker (boot timeout, kernel panic or test binary hang)"
-			if !k.Run.Began {
-				why = "guest never started the suite (did it boot?)"
-			}
 			fmt.Fprintf(w, "%-34s %-11s %s\n", k.name(), "-", "FAIL: "+why)
 			fail("kernel %s: %s; last console lines:", k.name(), why)
 			for _, l := range k.Run.Tail {

@@ -131,3 +131,23 @@ func TestReport(t *testing.T) {
 		})
 	}
 }
+
+func TestReportNeverBooted(t *testing.T) {
+	run, err := ParseRun(strings.NewReader("SeaBIOS\r\nBooting from ROM...\r\nqemu-system-x86_64: terminating on signal 15\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	m := Matrix{Strategies: all, Kernels: []Kernel{{Label: "6.12", Run: run, Must: parseMust("all", all)}}}
+	if m.Report(&out) {
+		t.Error("passed, want failed")
+	}
+	for _, s := range []string{"kernel 6.12: guest never started the suite", "    | qemu-system-x86_64: terminating on signal 15"} {
+		if !strings.Contains(out.String(), s) {
+			t.Errorf("report lacks %q:\n%s", s, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "MISSING") {
+		t.Errorf("report lists strategies of a guest that never booted:\n%s", out.String())
+	}
+}
