@@ -11,6 +11,8 @@ mount -t tracefs tracefs /sys/kernel/tracing
 mount -t bpf bpf /sys/fs/bpf
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 ip link set lo up
+# As on the host (and the hard limit the tests must live within).
+ulimit -n 20000
 . /kmatrix/env
 /kmatrix/suite.sh /kmatrix/test.bin /kmatrix/bpfstat /kmatrix/pkg
 sync

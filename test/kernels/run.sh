@@ -153,6 +153,11 @@ if [ ${#vmlinuz[@]} -gt 0 ]; then
 	# The kernel opens /dev/console for init before anything is mounted.
 	mknod -m 600 "$root/dev/console" c 5 1
 	mknod -m 666 "$root/dev/null" c 1 3
+	mkdir -p "$root/etc"
+	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+	printf '127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
+	for f in /etc/services /etc/protocols; do [ ! -f "$f" ] || cp "$f" "$root/etc/"; done
 	cp "$here/init.sh" "$root/init"
 	cp "$here/suite.sh" "$root/kmatrix/suite.sh"
 	cp "$work/bin/test.bin" "$work/bin/bpfstat" "$root/kmatrix/"
@@ -166,7 +171,9 @@ fi
 for spec in $kernels; do
 	label=${spec%%:*}
 	[ -n "${vmlinuz[$label]:-}" ] || continue
-	log "$label: booting $(basename "$(readlink -f "${vmlinuz[$label]}")") (timeout ${boot_timeout}s)"
+	image=$(readlink -f "${vmlinuz[$label]}")
+	log "$label: booting $(basename "$image") (timeout ${boot_timeout}s)"
+	[ ! -s "$image.config" ] || log "$label: $(grep -E '^CONFIG_(DEBUG_INFO_BTF|KPROBES|KPROBE_EVENTS|FPROBE|BPF_LSM|CGROUP_BPF|MPTCP)=' "$image.config" | tr '\n' ' ')"
 	t0=$SECONDS
 	# Strip \r and SeaBIOS's terminal escapes; the parser needs clean lines.
 	# thread=single: multi-threaded TCG panicked 6.12 at boot in 3 of 15 runs.
