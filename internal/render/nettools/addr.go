@@ -107,12 +107,9 @@ func (r *renderer) hostString(a netip.Addr) string {
 	if a.IsUnspecified() {
 		return "[::]"
 	}
-	q := a
-	if a.Is4In6() {
-		// glibc's getnameinfo looks v4-mapped addresses up as IPv4.
-		q = a.Unmap()
-	}
-	if n := r.names.Host(q); n != "" {
+	// getnameinfo asks for the IPv6 address as it is, v4-mapped ones
+	// included (which /etc/hosts' IPv4 lines do not answer).
+	if n := r.names.Host(a); n != "" {
 		return fixV4(n, a)
 	}
 	return fixV4(inet6String(a), a)

@@ -188,9 +188,18 @@ func Listing(w, ew io.Writer, f *Flags, res *snapshot.Result, names Namer, group
 	if any || f.SCTP {
 		// bpfstat does not list SCTP associations; where the kernel has
 		// SCTP loaded this section stays empty.
+		// netstat reads the endpoints (listeners) with -a or -l and the
+		// associations without -l, saying twice that SCTP is missing.
 		if (any || f.Inet) && !res.Has("sctp") {
-			if rc := missing("AF INET (sctp)"); rc != 0 {
-				return rc
+			if f.All || f.Listening {
+				if rc := missing("AF INET (sctp)"); rc != 0 {
+					return rc
+				}
+			}
+			if f.All || !f.Listening {
+				if rc := missing("AF INET (sctp)"); rc != 0 {
+					return rc
+				}
 			}
 		}
 	}
