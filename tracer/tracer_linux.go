@@ -3,15 +3,377 @@ package tracer
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
+
+	"github.com/bpfstat/bpfstat/bpf"
 )
 
+// strategy is one way to attach the TCP state hook. The list below is
+// tried in order; the first that loads and attaches wins.
+type strategy struct {
+	name   string
+	prog   string // program in bpf/bpfstat.bpf.c
+	target string
+	// btf: the hook gets a BTF socket pointer, so it can use sk_storage
+	// and the cookie helper; otherwise owners are tracked by address.
+	btf    bool
+	attach func(*ebpf.Program) (link.Link, error)
+}
+
+var strategies = []strategy{
+	{"tp_btf", "state_tp_btf", "inet_sock_set_state", true, func(p *ebpf.Program) (link.Link, error) {
+		return link.AttachTracing(link.TracingOptions{Program: p})
+	}},
+	// fentry: tcp_set_state misses inet_sk_set_state's transitions (listen,
+	// child creation), so it only follows tp_btf.
+	{"fentry", "state_fentry", "tcp_set_state", true, func(p *ebpf.Program) (link.Link, error) {
+		return link.AttachTracing(link.TracingOptions{Program: p})
+	}},
+	{"raw_tp", "state_raw_tp", "inet_sock_set_state", false, func(p *ebpf.Program) (link.Link, error) {
+		return link.AttachRawTracepoint(link.RawTracepointOptions{Name: "inet_sock_set_state", Program: p})
+	}},
+	{"tracepoint", "state_tracepoint", "sock/inet_sock_set_state", false, func(p *ebpf.Program) (link.Link, error) {
+		return link.Tracepoint("sock", "inet_sock_set_state", p, nil)
+	}},
+	// kprobe: only for kernels without the inet_sock_set_state tracepoint
+	// (before 4.16); misses inet_sk_set_state's transitions like fentry.
+	{"kprobe", "state_kprobe", "tcp_set_state", false, func(p *ebpf.Program) (link.Link, error) {
+		return link.Kprobe("tcp_set_state", p, nil)
+	}},
+}
+
+// StrategyNames lists the TCP state hook strategies in the order tried.
+func StrategyNames() []string {
+	n := make([]string, len(strategies))
+	for i, s := range strategies {
+		n[i] = s.name
+	}
+	return n
+}
+
+// otherHook is a hook attached whatever the strategy.
+type otherHook struct {
+	name, strategy, target, prog string
+	attach                       func(p *ebpf.Program, cgroup string) (link.Link, error)
+}
+
+func cgroupHook(name, prog string, at ebpf.AttachType) otherHook {
+	return otherHook{name, "cgroup", at.String(), prog, func(p *ebpf.Program, cg string) (link.Link, error) {
+		if cg == "" {
+			return nil, errors.New("no cgroup2 hierarchy")
+		}
+		return link.AttachCgroup(link.CgroupOptions{Path: cg, Attach: at, Program: p})
+	}}
+}
+
+func syscallHook(name, call, prog string) otherHook {
+	return otherHook{name, "tracepoint", "syscalls/" + call, prog, func(p *ebpf.Program, _ string) (link.Link, error) {
+		return link.Tracepoint("syscalls", call, p, nil)
+	}}
+}
+
+func rawHook(name, tp, prog string) otherHook {
+	return otherHook{name, "raw_tp", tp, prog, func(p *ebpf.Program, _ string) (link.Link, error) {
+		return link.AttachRawTracepoint(link.RawTracepointOptions{Name: tp, Program: p})
+	}}
+}
+
+var otherHooks = []otherHook{
+	cgroupHook("socket owner", "cg_sock_create", ebpf.AttachCGroupInetSockCreate),
+	cgroupHook("socket close", "cg_sock_release", ebpf.AttachCgroupInetSockRelease),
+	cgroupHook("bind", "cg_post_bind4", ebpf.AttachCGroupInet4PostBind),
+	cgroupHook("bind", "cg_post_bind6", ebpf.AttachCGroupInet6PostBind),
+	cgroupHook("connect", "cg_connect4", ebpf.AttachCGroupInet4Connect),
+	cgroupHook("connect", "cg_connect6", ebpf.AttachCGroupInet6Connect),
+	syscallHook("socket", "sys_exit_socket", "sys_exit_socket"),
+	syscallHook("socketpair", "sys_enter_socketpair", "sys_enter_socketpair"),
+	syscallHook("socketpair", "sys_exit_socketpair", "sys_exit_socketpair"),
+	syscallHook("listen", "sys_enter_listen", "sys_enter_listen"),
+	syscallHook("listen", "sys_exit_listen", "sys_exit_listen"),
+	syscallHook("accept", "sys_exit_accept", "sys_exit_accept"),
+	syscallHook("accept", "sys_exit_accept4", "sys_exit_accept4"),
+	syscallHook("unix close", "sys_enter_close", "sys_enter_close"),
+	rawHook("exec comm", "sched_process_exec", "sched_exec"),
+	rawHook("exec comm", "sched_process_exit", "sched_exit"),
+}
+
 // Tracer is a loaded and attached set of eBPF programs.
-type Tracer struct{}
+type Tracer struct {
+	coll   *ebpf.Collection
+	links  []link.Link
+	rd     *ringbuf.Reader
+	hooks  []Hook
+	lost   *ebpf.Map
+	mu     sync.Mutex // serialises Read
+	rec    ringbuf.Record
+	closed chan struct{}
+	once   sync.Once
+	// idents remembers each live socket's inode and netns by cookie, for
+	// the hooks that cannot read them (cgroup hooks, sockets already
+	// orphaned by close).
+	idents map[uint64]ident
+}
 
-// New loads and attaches the programs. (Being written.)
-func New(Options) (*Tracer, error) { return nil, errors.New("starting tracer: not implemented yet") }
+type ident struct{ inode, netns uint64 }
 
-func (*Tracer) Read(context.Context) (Event, error) { return Event{}, ErrClosed }
-func (*Tracer) Close() error                        { return nil }
-func (*Tracer) Strategies() []Hook                  { return nil }
-func (*Tracer) Lost() uint64                        { return 0 }
+// maxIdents bounds idents should closes go missing.
+const maxIdents = 1 << 20
+
+func (t *Tracer) enrich(ev *Event) {
+	if ev.Cookie == 0 {
+		return
+	}
+	id, ok := t.idents[ev.Cookie]
+	if ev.Inode != 0 && (!ok || id.inode != ev.Inode || id.netns != ev.NetNS && ev.NetNS != 0) {
+		if len(t.idents) >= maxIdents {
+			clear(t.idents)
+		}
+		id = ident{ev.Inode, ev.NetNS}
+		if id.netns == 0 {
+			id.netns = t.idents[ev.Cookie].netns
+		}
+		t.idents[ev.Cookie] = id
+		ok = true
+	}
+	if ok {
+		if ev.Inode == 0 {
+			ev.Inode = id.inode
+		}
+		if ev.NetNS == 0 {
+			ev.NetNS = id.netns
+		}
+	}
+	if ev.Kind == KindClose {
+		delete(t.idents, ev.Cookie)
+	}
+}
+
+// New loads the programs and attaches them: the TCP state hook by the first
+// strategy that works (or opts.Strategy only), then the socket, syscall and
+// process hooks. Hooks other than the state hook may fail; Strategies says
+// which did and why.
+func New(opts Options) (*Tracer, error) {
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("starting tracer: loading eBPF programs needs root (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN): %w", os.ErrPermission)
+	}
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return nil, fmt.Errorf("starting tracer: removing memlock limit: %w", err)
+	}
+	spec, err := bpf.LoadBpfstat()
+	if err != nil {
+		return nil, fmt.Errorf("starting tracer: reading BPF object: %w", err)
+	}
+	cands := strategies
+	if opts.Strategy != "" {
+		cands = nil
+		for _, s := range strategies {
+			if s.name == opts.Strategy {
+				cands = []strategy{s}
+			}
+		}
+		if cands == nil {
+			return nil, fmt.Errorf("starting tracer: unknown strategy %q (want one of %v)", opts.Strategy, StrategyNames())
+		}
+	}
+	tracefsErr := ensureTracefs()
+
+	t := &Tracer{closed: make(chan struct{}), idents: make(map[uint64]ident)}
+	var stateLink link.Link
+	for _, s := range cands {
+		h := Hook{Name: "tcp state", Strategy: s.name, Target: s.target}
+		coll, l, err := loadWith(spec, s, opts)
+		if err != nil {
+			if s.name == "tracepoint" && tracefsErr != nil {
+				err = fmt.Errorf("%w (%v)", err, tracefsErr)
+			}
+			h.Err = err
+			t.hooks = append(t.hooks, h)
+			continue
+		}
+		h.Attached = true
+		t.hooks = append(t.hooks, h)
+		t.coll, stateLink = coll, l
+		break
+	}
+	if t.coll == nil {
+		var errs []error
+		for _, h := range t.hooks {
+			errs = append(errs, fmt.Errorf("%s: %w", h.Strategy, h.Err))
+		}
+		return nil, fmt.Errorf("starting tracer: no way to attach the TCP state hook: %w", errors.Join(errs...))
+	}
+	t.links = append(t.links, stateLink)
+
+	cg, cgErr := cgroup2Root()
+	for _, o := range otherHooks {
+		h := Hook{Name: o.name, Strategy: o.strategy, Target: o.target}
+		l, err := o.attach(t.coll.Programs[o.prog], cg)
+		switch {
+		case err != nil && o.strategy == "cgroup" && cgErr != nil:
+			h.Err = fmt.Errorf("attaching %s: %w", o.target, cgErr)
+		case err != nil && o.strategy == "tracepoint" && tracefsErr != nil:
+			h.Err = fmt.Errorf("attaching %s: %w (%v)", o.target, err, tracefsErr)
+		case err != nil:
+			h.Err = fmt.Errorf("attaching %s: %w", o.target, err)
+		default:
+			h.Attached = true
+			t.links = append(t.links, l)
+		}
+		if o.strategy == "cgroup" && cg != "" {
+			h.Target += " at " + cg
+		}
+		t.hooks = append(t.hooks, h)
+	}
+
+	t.lost = t.coll.Maps["lost"]
+	t.rd, err = ringbuf.NewReader(t.coll.Maps["events"])
+	if err != nil {
+		t.Close()
+		return nil, fmt.Errorf("starting tracer: opening ring buffer: %w", err)
+	}
+	return t, nil
+}
+
+// loadWith loads the collection with only strategy s's state program, sets
+// the runtime knobs, and attaches the state hook.
+func loadWith(base *ebpf.CollectionSpec, s strategy, opts Options) (*ebpf.Collection, link.Link, error) {
+	spec := base.Copy()
+	for _, o := range strategies {
+		if o.name != s.name {
+			delete(spec.Programs, o.prog)
+		}
+	}
+	if err := spec.Variables["track_by_ptr"].Set(!s.btf); err != nil {
+		return nil, nil, fmt.Errorf("setting track_by_ptr: %w", err)
+	}
+	if err := spec.Variables["ignore_tgid"].Set(uint32(opts.IgnorePID)); err != nil {
+		return nil, nil, fmt.Errorf("setting ignore_tgid: %w", err)
+	}
+	if opts.RingSize > 0 {
+		spec.Maps["events"].MaxEntries = uint32(opts.RingSize)
+	}
+	coll, err := ebpf.NewCollection(spec)
+	if err != nil {
+		return nil, nil, fmt.Errorf("loading programs: %w", err)
+	}
+	l, err := s.attach(coll.Programs[s.prog])
+	if err != nil {
+		coll.Close()
+		return nil, nil, fmt.Errorf("attaching %s %s: %w", s.name, s.target, err)
+	}
+	return coll, l, nil
+}
+
+// ensureTracefs mounts tracefs if no tracefs is reachable where cilium/ebpf
+// looks for it, for the classic tracepoints.
+func ensureTracefs() error {
+	for _, d := range []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"} {
+		if _, err := os.Stat(filepath.Join(d, "events")); err == nil {
+			return nil
+		}
+	}
+	if err := unix.Mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, ""); err != nil {
+		return fmt.Errorf("mounting tracefs at /sys/kernel/tracing: %w", err)
+	}
+	return nil
+}
+
+// cgroup2Root finds the cgroup v2 hierarchy's root, mounting one under /run
+// if there is none.
+func cgroup2Root() (string, error) {
+	f, err := os.Open("/proc/self/mounts")
+	if err != nil {
+		return "", fmt.Errorf("finding cgroup2 mount: %w", err)
+	}
+	p, ok := findMount(f, "cgroup2")
+	f.Close()
+	if ok {
+		return p, nil
+	}
+	p = "/run/bpfstat/cgroup2"
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		return "", fmt.Errorf("mounting cgroup2: %w", err)
+	}
+	if err := unix.Mount("cgroup2", p, "cgroup2", 0, ""); err != nil {
+		return "", fmt.Errorf("mounting cgroup2 at %s: %w", p, err)
+	}
+	return p, nil
+}
+
+// Read returns the next event, blocking until one arrives, ctx ends, or
+// the tracer is closed. It is not meant for concurrent use.
+func (t *Tracer) Read(ctx context.Context) (Event, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for {
+		if err := ctx.Err(); err != nil {
+			return Event{}, err
+		}
+		t.rd.SetDeadline(time.Time{})
+		stop := context.AfterFunc(ctx, func() { t.rd.SetDeadline(time.Unix(1, 0)) })
+		err := t.rd.ReadInto(&t.rec)
+		stop()
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			continue // ctx ended: checked above
+		case errors.Is(err, ringbuf.ErrClosed):
+			return Event{}, ErrClosed
+		case err != nil:
+			return Event{}, fmt.Errorf("reading ring buffer: %w", err)
+		}
+		var ev Event
+		if err := decode(t.rec.RawSample, &ev); err != nil {
+			return Event{}, err
+		}
+		t.enrich(&ev)
+		return ev, nil
+	}
+}
+
+// Lost is the number of events the kernel dropped because the ring buffer
+// was full, since New.
+func (t *Tracer) Lost() uint64 {
+	var per []uint64
+	if err := t.lost.Lookup(uint32(0), &per); err != nil {
+		return 0
+	}
+	var n uint64
+	for _, v := range per {
+		n += v
+	}
+	return n
+}
+
+// Strategies reports every hook tried, in order: attached or why not.
+func (t *Tracer) Strategies() []Hook { return append([]Hook(nil), t.hooks...) }
+
+// Close detaches every hook and frees the programs and maps.
+func (t *Tracer) Close() error {
+	var errs []error
+	t.once.Do(func() {
+		if t.rd != nil {
+			errs = append(errs, t.rd.Close())
+		}
+		for i := len(t.links) - 1; i >= 0; i-- {
+			errs = append(errs, t.links[i].Close())
+		}
+		if t.coll != nil {
+			t.coll.Close()
+		}
+		close(t.closed)
+	})
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("closing tracer: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,748 @@
+//go:build ignore
+
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0-only)
+/*
+ * bpfstat's kernel side: socket lifecycle events with their owning process.
+ *
+ *   TCP state     inet_sock_set_state, one of several attach strategies
+ *                 (tp_btf, fentry, raw_tp, tracepoint, kprobe) chosen by
+ *                 package tracer; all share handle_state().
+ *   inet sockets  cgroup sock_create/sock_release/post_bind4/6/connect4/6:
+ *                 owner recorded in process context into sk_storage.
+ *   syscalls      sys_exit_socket/socketpair/listen/accept/accept4 and
+ *                 sys_enter_close: descriptors, unix sockets, accept owners.
+ *   processes     sched_process_exec/exit: comm after exec.
+ *
+ * Softirq-driven transitions (SYN_RECV->ESTABLISHED, FIN from the peer,
+ * TIME_WAIT) run in whatever task the CPU was in, so they are never
+ * attributed to the current task, only to the socket's recorded owner.
+ */
+#include "vmlinux.h"
+#include "bpf_helpers.h"
+#include "bpf_core_read.h"
+#include "bpf_tracing.h"
+#include "bpf_endian.h"
+#include "core_fixes.h"
+#include "bpfstat.h"
+
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+#define IPPROTO_MPTCP 262
+#define SOCK_STREAM 1
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+
+/* Runtime knobs, set by package tracer before load. */
+const volatile __u32 ignore_tgid = 0;   /* drop events owned by this process */
+const volatile bool track_by_ptr = false; /* the state hook cannot use sk_storage */
+
+/* struct owner: who holds a socket, written in process context only. */
+struct owner {
+	__u64 start_ns; /* creation, or SYN arrival for a passive open */
+	__u32 pid;      /* tgid */
+	__u32 tid;
+	__u32 uid;
+	__s32 fd;
+	char comm[16];
+	/* Addresses seen by bind/connect, for sock_release which cannot read them. */
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u32 _pad;
+};
+
+/* Primary owner store: lives and dies with the socket; BPF_F_CLONE hands the
+ * listener's owner to every child the kernel clones from it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+	__type(key, int);
+	__type(value, struct owner);
+} sk_owner SEC(".maps");
+
+/* Owners keyed by struct sock address, for what sk_storage cannot serve:
+ * accept(2) by another process, MPTCP sockets (whose TCP subflows are
+ * kernel sockets), and the non-BTF state strategies. Deleted at TCP CLOSE. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct owner);
+} owner_by_sk SEC(".maps");
+
+struct listen_key {
+	__u32 netns;
+	__u16 port;
+	__u16 _pad;
+};
+
+struct listen_owner {
+	struct owner owner;
+	__u64 sk;
+};
+
+/* Listening ports' owners, for passive opens whose listener has no owner
+ * of its own (MPTCP subflow listeners, non-BTF strategies). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct listen_key);
+	__type(value, struct listen_owner);
+} listener_by_port SEC(".maps");
+
+/* TCP sockets that reached CLOSE while still open, so sock_release does not
+ * report their close twice. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, __u8);
+} tcp_closed SEC(".maps");
+
+/* comm after exec, by tgid; owners keep the comm they were created with. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, char[16]);
+} exec_comm SEC(".maps");
+
+/* Syscall arguments from sys_enter to sys_exit (socketpair's vector,
+ * listen's descriptor), by thread. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u64);
+} sys_args SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} events SEC(".maps");
+
+/* Events dropped because the ring buffer was full. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+const struct event *unused_event __attribute__((unused));
+const enum event_kind unused_kind __attribute__((unused));
+const enum event_flag unused_flag __attribute__((unused));
+
+static __always_inline struct event *reserve(void)
+{
+	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__u32 zero = 0;
+		__u64 *n = bpf_map_lookup_elem(&lost, &zero);
+		if (n)
+			__sync_fetch_and_add(n, 1);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->fd = -1;
+	return e;
+}
+
+/* Fill an owner from the current task: process context only. */
+static __always_inline void owner_current(struct owner *o, int fd)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	o->pid = id >> 32;
+	o->tid = (__u32)id;
+	o->uid = (__u32)bpf_get_current_uid_gid();
+	o->fd = fd;
+	bpf_get_current_comm(o->comm, sizeof(o->comm));
+}
+
+/* Copy an owner into an event; false if the event is to be ignored. */
+static __always_inline bool set_owner(struct event *e, const struct owner *o)
+{
+	if (!o || !o->pid)
+		return true;
+	if (ignore_tgid && o->pid == ignore_tgid)
+		return false;
+	e->pid = o->pid;
+	e->tid = o->tid;
+	e->uid = o->uid;
+	e->fd = o->fd;
+	e->flags |= EVENT_F_OWNER;
+	__u32 pid = o->pid;
+	char *c = bpf_map_lookup_elem(&exec_comm, &pid);
+	if (c)
+		__builtin_memcpy(e->comm, c, sizeof(e->comm));
+	else
+		__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
+	return true;
+}
+
+/* Addresses, protocol and identity of a kernel socket (any context). */
+static __always_inline void fill_sock(struct event *e, struct sock *sk)
+{
+	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e->type = BPF_CORE_READ(sk, sk_type);
+	e->protocol = BPF_CORE_READ(sk, sk_protocol);
+	e->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	e->cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+	struct socket *so = BPF_CORE_READ(sk, sk_socket);
+	if (so)
+		e->inode = BPF_CORE_READ((struct socket_alloc *)so, vfs_inode.i_ino);
+	if (e->family == AF_UNIX) {
+		e->protocol = 0;
+		return;
+	}
+	/* inet_sport, not skc_num: tcp_set_state(TCP_CLOSE) releases the port
+	 * (clearing skc_num) before some transitions are traced. */
+	e->sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	if (!e->sport)
+		e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (e->family == AF_INET) {
+		__u32 a = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__builtin_memcpy(e->saddr, &a, 4);
+		a = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__builtin_memcpy(e->daddr, &a, 4);
+	} else if (e->family == AF_INET6) {
+		BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	}
+	if (e->protocol == IPPROTO_MPTCP)
+		e->flags |= EVENT_F_MPTCP;
+}
+
+/* ---------------------------------------------------------------- TCP state */
+
+/* The MPTCP connection socket a TCP subflow belongs to, or NULL. */
+static __always_inline struct sock *mptcp_conn(struct sock *sk)
+{
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	if (!bpf_core_field_exists(tp->is_mptcp) || !BPF_CORE_READ(tp, is_mptcp))
+		return NULL;
+	struct mptcp_subflow_context *sf = BPF_CORE_READ((struct inet_connection_sock *)sk, icsk_ulp_data);
+	if (!sf)
+		return NULL;
+	return BPF_CORE_READ(sf, conn);
+}
+
+/*
+ * handle_state is shared by every strategy. btf is a compile-time constant:
+ * true where sk is a BTF pointer (tp_btf, fentry), which may use the socket
+ * cookie helper and sk_storage; false where it is a plain address.
+ */
+static __always_inline int handle_state(struct sock *sk, int oldstate, int newstate, const bool btf)
+{
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP || oldstate == newstate)
+		return 0;
+
+	__u64 skp = (__u64)sk;
+	__u64 now = bpf_ktime_get_ns();
+	struct owner *st = NULL, *o;
+	if (btf)
+		st = bpf_sk_storage_get(&sk_owner, sk, 0, 0);
+	o = bpf_map_lookup_elem(&owner_by_sk, &skp);
+	if (!o)
+		o = st;
+	if (!o) {
+		struct sock *conn = mptcp_conn(sk);
+		if (conn) {
+			__u64 cp = (__u64)conn;
+			o = bpf_map_lookup_elem(&owner_by_sk, &cp);
+		}
+	}
+	if (newstate == TCP_SYN_RECV && st)
+		st->start_ns = now; /* a child just cloned from its listener */
+	if (!o && (newstate == TCP_SYN_RECV || oldstate == TCP_SYN_RECV)) {
+		struct listen_key k = {
+			.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum),
+			.port = BPF_CORE_READ(sk, __sk_common.skc_num),
+		};
+		struct listen_owner *l = bpf_map_lookup_elem(&listener_by_port, &k);
+		if (l) {
+			struct owner no = l->owner;
+			no.start_ns = now;
+			bpf_map_update_elem(&owner_by_sk, &skp, &no, BPF_ANY);
+			o = bpf_map_lookup_elem(&owner_by_sk, &skp);
+		}
+	}
+	if (!o && track_by_ptr && newstate == TCP_SYN_SENT) {
+		/* connect(2) runs in process context: adopt the caller. */
+		struct owner no = {.start_ns = now};
+		owner_current(&no, -1);
+		bpf_map_update_elem(&owner_by_sk, &skp, &no, BPF_ANY);
+		o = bpf_map_lookup_elem(&owner_by_sk, &skp);
+	}
+
+	/* Copy before a CLOSE deletes the map element o may point into. */
+	struct owner cur = {};
+	if (o)
+		cur = *o;
+	__u64 start = st && st->start_ns ? st->start_ns : cur.start_ns;
+
+	bool closing = newstate == TCP_CLOSE;
+	if (closing) {
+		bpf_map_delete_elem(&owner_by_sk, &skp);
+		if (BPF_CORE_READ(sk, sk_socket)) {
+			/* still open: sock_release must not report it again */
+			__u64 cookie = btf ? bpf_get_socket_cookie(sk)
+					   : BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+			__u8 one = 1;
+			if (cookie)
+				bpf_map_update_elem(&tcp_closed, &cookie, &one, BPF_ANY);
+		}
+		if (oldstate == TCP_LISTEN) {
+			struct listen_key k = {
+				.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum),
+				.port = BPF_CORE_READ(sk, __sk_common.skc_num),
+			};
+			struct listen_owner *l = bpf_map_lookup_elem(&listener_by_port, &k);
+			if (l && l->sk == skp)
+				bpf_map_delete_elem(&listener_by_port, &k);
+		}
+	}
+
+	struct event *e = reserve();
+	if (!e)
+		return 0;
+	fill_sock(e, sk);
+	if (btf)
+		e->cookie = bpf_get_socket_cookie(sk);
+	if (mptcp_conn(sk))
+		e->flags |= EVENT_F_MPTCP;
+	e->kind = closing ? EVENT_CLOSE : EVENT_STATE;
+	e->oldstate = oldstate;
+	e->newstate = newstate;
+	if (!set_owner(e, &cur)) {
+		bpf_ringbuf_discard(e, 0);
+		return 0;
+	}
+	if (closing) {
+		if (start)
+			e->lifetime_ns = e->ts_ns - start;
+		struct tcp_sock *tp = (struct tcp_sock *)sk;
+		e->bytes_sent = BPF_CORE_READ(tp, bytes_acked);
+		e->bytes_received = BPF_CORE_READ(tp, bytes_received);
+	}
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(state_tp_btf, struct sock *sk, int oldstate, int newstate)
+{
+	return handle_state(sk, oldstate, newstate, true);
+}
+
+/* fentry: tcp_set_state misses the transitions made by inet_sk_set_state
+ * (listen, child creation); only for kernels whose tracepoint cannot attach. */
+SEC("fentry/tcp_set_state")
+int BPF_PROG(state_fentry, struct sock *sk, int state)
+{
+	return handle_state(sk, sk->__sk_common.skc_state, state, true);
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int state_raw_tp(struct bpf_raw_tracepoint_args *ctx)
+{
+	return handle_state((struct sock *)ctx->args[0], (int)ctx->args[1], (int)ctx->args[2], false);
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int state_tracepoint(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	if (ctx->protocol != IPPROTO_TCP)
+		return 0;
+	return handle_state((struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate, false);
+}
+
+/* pt_regs layouts: one object serves amd64 and arm64, so the first two
+ * arguments are read through CO-RE flavours rather than __TARGET_ARCH. */
+struct pt_regs___x86 {
+	unsigned long di;
+	unsigned long si;
+} __attribute__((preserve_access_index));
+
+struct pt_regs___arm64 {
+	unsigned long regs[31];
+} __attribute__((preserve_access_index));
+
+/* kprobe: for kernels older than the inet_sock_set_state tracepoint (4.16);
+ * like fentry it misses inet_sk_set_state's transitions. */
+SEC("kprobe/tcp_set_state")
+int state_kprobe(struct pt_regs *regs)
+{
+	struct sock *sk;
+	int state;
+	if (bpf_core_field_exists(((struct pt_regs___x86 *)regs)->di)) {
+		sk = (struct sock *)BPF_CORE_READ((struct pt_regs___x86 *)regs, di);
+		state = (int)BPF_CORE_READ((struct pt_regs___x86 *)regs, si);
+	} else {
+		sk = (struct sock *)BPF_CORE_READ((struct pt_regs___arm64 *)regs, regs[0]);
+		state = (int)BPF_CORE_READ((struct pt_regs___arm64 *)regs, regs[1]);
+	}
+	return handle_state(sk, BPF_CORE_READ(sk, __sk_common.skc_state), state, false);
+}
+
+/* ------------------------------------------------------ cgroup inet sockets */
+
+static __always_inline struct owner *cg_owner(struct bpf_sock *sk)
+{
+	struct owner *o = bpf_sk_storage_get(&sk_owner, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!o)
+		return NULL;
+	__u64 start = o->start_ns;
+	owner_current(o, -1);
+	o->start_ns = start ? start : bpf_ktime_get_ns();
+	return o;
+}
+
+SEC("cgroup/sock_create")
+int cg_sock_create(struct bpf_sock *sk)
+{
+	/* Assign the cookie now, so the non-BTF hooks can read it later. */
+	bpf_get_socket_cookie(sk);
+	cg_owner(sk);
+	return 1;
+}
+
+static __always_inline void cg_event(struct bpf_sock *sk, __u64 cookie, struct owner *o, __u8 kind)
+{
+	struct event *e = reserve();
+	if (!e)
+		return;
+	e->kind = kind;
+	e->family = sk->family;
+	e->type = sk->type;
+	e->protocol = sk->protocol;
+	e->cookie = cookie;
+	if (e->protocol == IPPROTO_MPTCP)
+		e->flags |= EVENT_F_MPTCP;
+	if (o) {
+		__builtin_memcpy(e->saddr, o->saddr, 16);
+		__builtin_memcpy(e->daddr, o->daddr, 16);
+		e->sport = o->sport;
+		e->dport = o->dport;
+	}
+	if (!set_owner(e, o)) {
+		bpf_ringbuf_discard(e, 0);
+		return;
+	}
+	bpf_ringbuf_submit(e, 0);
+}
+
+SEC("cgroup/post_bind4")
+int cg_post_bind4(struct bpf_sock *sk)
+{
+	struct owner *o = cg_owner(sk);
+	if (o) {
+		__builtin_memset(o->saddr, 0, 16);
+		__u32 a = sk->src_ip4;
+		__builtin_memcpy(o->saddr, &a, 4);
+		o->sport = sk->src_port;
+	}
+	cg_event(sk, bpf_get_socket_cookie(sk), o, EVENT_BIND);
+	return 1;
+}
+
+SEC("cgroup/post_bind6")
+int cg_post_bind6(struct bpf_sock *sk)
+{
+	struct owner *o = cg_owner(sk);
+	if (o) {
+		__u32 a[4] = {sk->src_ip6[0], sk->src_ip6[1], sk->src_ip6[2], sk->src_ip6[3]};
+		__builtin_memcpy(o->saddr, a, 16);
+		o->sport = sk->src_port;
+	}
+	cg_event(sk, bpf_get_socket_cookie(sk), o, EVENT_BIND);
+	return 1;
+}
+
+SEC("cgroup/connect4")
+int cg_connect4(struct bpf_sock_addr *ctx)
+{
+	struct bpf_sock *sk = ctx->sk;
+	if (!sk)
+		return 1;
+	struct owner *o = cg_owner(sk);
+	if (o) {
+		__builtin_memset(o->daddr, 0, 16);
+		__u32 a = ctx->user_ip4;
+		__builtin_memcpy(o->daddr, &a, 4);
+		o->dport = bpf_ntohs(ctx->user_port);
+	}
+	cg_event(sk, bpf_get_socket_cookie(ctx), o, EVENT_CONNECT);
+	return 1;
+}
+
+SEC("cgroup/connect6")
+int cg_connect6(struct bpf_sock_addr *ctx)
+{
+	struct bpf_sock *sk = ctx->sk;
+	if (!sk)
+		return 1;
+	struct owner *o = cg_owner(sk);
+	if (o) {
+		__u32 a[4] = {ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3]};
+		__builtin_memcpy(o->daddr, a, 16);
+		o->dport = bpf_ntohs(ctx->user_port);
+	}
+	cg_event(sk, bpf_get_socket_cookie(ctx), o, EVENT_CONNECT);
+	return 1;
+}
+
+SEC("cgroup/sock_release")
+int cg_sock_release(struct bpf_sock *sk)
+{
+	/* TCP closes are reported by the state hook, except for sockets that
+	 * never left CLOSE (never connected), or reached it before release. */
+	if (sk->type == SOCK_STREAM && (sk->protocol == IPPROTO_TCP || sk->protocol == IPPROTO_MPTCP)) {
+		if (sk->state != TCP_CLOSE)
+			return 1;
+		__u64 cookie = bpf_get_socket_cookie(sk);
+		if (bpf_map_lookup_elem(&tcp_closed, &cookie)) {
+			bpf_map_delete_elem(&tcp_closed, &cookie);
+			return 1;
+		}
+	}
+	struct owner *o = bpf_sk_storage_get(&sk_owner, sk, 0, 0);
+	struct event *e = reserve();
+	if (!e)
+		return 1;
+	e->kind = EVENT_CLOSE;
+	e->family = sk->family;
+	e->type = sk->type;
+	e->protocol = sk->protocol;
+	e->oldstate = sk->state;
+	e->newstate = TCP_CLOSE;
+	e->cookie = bpf_get_socket_cookie(sk);
+	if (e->protocol == IPPROTO_MPTCP)
+		e->flags |= EVENT_F_MPTCP;
+	if (o) {
+		__builtin_memcpy(e->saddr, o->saddr, 16);
+		__builtin_memcpy(e->daddr, o->daddr, 16);
+		e->sport = o->sport;
+		e->dport = o->dport;
+		if (o->start_ns)
+			e->lifetime_ns = e->ts_ns - o->start_ns;
+	}
+	if (!set_owner(e, o)) {
+		bpf_ringbuf_discard(e, 0);
+		return 1;
+	}
+	bpf_ringbuf_submit(e, 0);
+	return 1;
+}
+
+/* ------------------------------------------------------------------ syscalls */
+
+/* The socket behind the current task's descriptor fd, or NULL. */
+static __always_inline struct sock *fd_sock(long fd, struct file **fp)
+{
+	if (fd < 0)
+		return NULL;
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	if (!f)
+		return NULL;
+	umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return NULL;
+	struct socket *so = BPF_CORE_READ(f, private_data);
+	if (!so)
+		return NULL;
+	if (fp)
+		*fp = f;
+	return BPF_CORE_READ(so, sk);
+}
+
+/* Emit a process-context event about the socket behind fd. */
+static __always_inline struct sock *fd_event(long fd, __u8 kind, struct owner *ow)
+{
+	struct sock *sk = fd_sock(fd, NULL);
+	if (!sk)
+		return NULL;
+	struct owner o = {.start_ns = bpf_ktime_get_ns()};
+	owner_current(&o, fd);
+	if (ow)
+		*ow = o;
+	struct event *e = reserve();
+	if (!e)
+		return sk;
+	fill_sock(e, sk);
+	e->kind = kind;
+	if (kind == EVENT_LISTEN) {
+		e->oldstate = TCP_CLOSE;
+		e->newstate = TCP_LISTEN;
+	}
+	if (!set_owner(e, &o)) {
+		bpf_ringbuf_discard(e, 0);
+		return sk;
+	}
+	bpf_ringbuf_submit(e, 0);
+	return sk;
+}
+
+static __always_inline bool is_tcp(struct sock *sk)
+{
+	__u16 p = BPF_CORE_READ(sk, sk_protocol);
+	return BPF_CORE_READ(sk, sk_type) == SOCK_STREAM && (p == IPPROTO_TCP || p == IPPROTO_MPTCP);
+}
+
+static __always_inline void new_socket(long fd)
+{
+	struct owner o;
+	struct sock *sk = fd_event(fd, EVENT_SOCKET, &o);
+	if (!sk || !is_tcp(sk))
+		return;
+	if (track_by_ptr || BPF_CORE_READ(sk, sk_protocol) == IPPROTO_MPTCP) {
+		__u64 skp = (__u64)sk;
+		bpf_map_update_elem(&owner_by_sk, &skp, &o, BPF_ANY);
+	}
+}
+
+SEC("tracepoint/syscalls/sys_exit_socket")
+int sys_exit_socket(struct trace_event_raw_sys_exit *ctx)
+{
+	new_socket(ctx->ret);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_socketpair")
+int sys_enter_socketpair(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 sv = ctx->args[3];
+	bpf_map_update_elem(&sys_args, &tid, &sv, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_socketpair")
+int sys_exit_socketpair(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 *sv = bpf_map_lookup_elem(&sys_args, &tid);
+	if (!sv)
+		return 0;
+	int fds[2] = {-1, -1};
+	bpf_probe_read_user(fds, sizeof(fds), (void *)*sv);
+	bpf_map_delete_elem(&sys_args, &tid);
+	if (ctx->ret != 0)
+		return 0;
+	new_socket(fds[0]);
+	new_socket(fds[1]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_listen")
+int sys_enter_listen(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 fd = ctx->args[0];
+	bpf_map_update_elem(&sys_args, &tid, &fd, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_listen")
+int sys_exit_listen(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 *fdp = bpf_map_lookup_elem(&sys_args, &tid);
+	if (!fdp)
+		return 0;
+	long fd = (long)*fdp;
+	bpf_map_delete_elem(&sys_args, &tid);
+	if (ctx->ret != 0)
+		return 0;
+	struct owner o;
+	struct sock *sk = fd_event(fd, EVENT_LISTEN, &o);
+	if (!sk || !is_tcp(sk))
+		return 0;
+	struct listen_owner l = {.owner = o, .sk = (__u64)sk};
+	l.owner.fd = -1;
+	struct listen_key k = {
+		.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum),
+		.port = BPF_CORE_READ(sk, __sk_common.skc_num),
+	};
+	bpf_map_update_elem(&listener_by_port, &k, &l, BPF_ANY);
+	return 0;
+}
+
+static __always_inline void accepted(long fd)
+{
+	struct owner o;
+	struct sock *sk = fd_event(fd, EVENT_ACCEPT, &o);
+	if (!sk || !is_tcp(sk))
+		return;
+	/* The acceptor owns it from now on, whoever owned the listener. */
+	__u64 skp = (__u64)sk;
+	struct owner *old = bpf_map_lookup_elem(&owner_by_sk, &skp);
+	if (old)
+		o.start_ns = old->start_ns;
+	else
+		o.start_ns = 0;
+	bpf_map_update_elem(&owner_by_sk, &skp, &o, BPF_ANY);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int sys_exit_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	accepted(ctx->ret);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int sys_exit_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	accepted(ctx->ret);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	/* inet sockets are reported by sock_release and the state hook; unix
+	 * sockets only here, when the last descriptor goes. */
+	struct file *f = NULL;
+	long fd = (long)ctx->args[0];
+	struct sock *sk = fd_sock(fd, &f);
+	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_family) != AF_UNIX || file_refs(f) != 1)
+		return 0;
+	fd_event(fd, EVENT_CLOSE, NULL);
+	return 0;
+}
+
+/* ----------------------------------------------------------------- processes */
+
+SEC("raw_tp/sched_process_exec")
+int sched_exec(void *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	char comm[16];
+	bpf_get_current_comm(comm, sizeof(comm));
+	bpf_map_update_elem(&exec_comm, &tgid, comm, BPF_ANY);
+	return 0;
+}
+
+SEC("raw_tp/sched_process_exit")
+int sched_exit(void *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	if (tgid == (__u32)id)
+		bpf_map_delete_elem(&exec_comm, &tgid);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

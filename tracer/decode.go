@@ -1,0 +1,124 @@
+package tracer
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"time"
+	"unsafe"
+
+	"github.com/bpfstat/bpfstat/bpf"
+	"github.com/bpfstat/bpfstat/internal/sock"
+)
+
+// rawEvent is the kernel's record, generated from bpf/bpfstat.h.
+type rawEvent = bpf.BpfstatEvent
+
+// eventSize is the size of one ring buffer record.
+const eventSize = int(unsafe.Sizeof(rawEvent{}))
+
+// Field offsets come from the generated type, so the decoder cannot drift
+// from the C header.
+var (
+	offTs       = unsafe.Offsetof(rawEvent{}.TsNs)
+	offCookie   = unsafe.Offsetof(rawEvent{}.Cookie)
+	offInode    = unsafe.Offsetof(rawEvent{}.Inode)
+	offLifetime = unsafe.Offsetof(rawEvent{}.LifetimeNs)
+	offSent     = unsafe.Offsetof(rawEvent{}.BytesSent)
+	offRecv     = unsafe.Offsetof(rawEvent{}.BytesReceived)
+	offSaddr    = unsafe.Offsetof(rawEvent{}.Saddr)
+	offDaddr    = unsafe.Offsetof(rawEvent{}.Daddr)
+	offNetns    = unsafe.Offsetof(rawEvent{}.Netns)
+	offPid      = unsafe.Offsetof(rawEvent{}.Pid)
+	offTid      = unsafe.Offsetof(rawEvent{}.Tid)
+	offUid      = unsafe.Offsetof(rawEvent{}.Uid)
+	offFd       = unsafe.Offsetof(rawEvent{}.Fd)
+	offSport    = unsafe.Offsetof(rawEvent{}.Sport)
+	offDport    = unsafe.Offsetof(rawEvent{}.Dport)
+	offFamily   = unsafe.Offsetof(rawEvent{}.Family)
+	offProtocol = unsafe.Offsetof(rawEvent{}.Protocol)
+	offKind     = unsafe.Offsetof(rawEvent{}.Kind)
+	offOld      = unsafe.Offsetof(rawEvent{}.Oldstate)
+	offNew      = unsafe.Offsetof(rawEvent{}.Newstate)
+	offType     = unsafe.Offsetof(rawEvent{}.Type)
+	offFlags    = unsafe.Offsetof(rawEvent{}.Flags)
+	offComm     = unsafe.Offsetof(rawEvent{}.Comm)
+)
+
+const (
+	ipprotoTCP     = 6
+	ipprotoUDP     = 17
+	ipprotoUDPLite = 136
+	ipprotoMPTCP   = 262
+	sockRaw        = 3
+)
+
+// decode turns one ring buffer record into an Event, in native byte order.
+func decode(b []byte, ev *Event) error {
+	if len(b) < eventSize {
+		return fmt.Errorf("decoding event: record is %d bytes, want %d", len(b), eventSize)
+	}
+	ne := binary.NativeEndian
+	u16 := func(off uintptr) uint16 { return ne.Uint16(b[off:]) }
+	u32 := func(off uintptr) uint32 { return ne.Uint32(b[off:]) }
+	u64 := func(off uintptr) uint64 { return ne.Uint64(b[off:]) }
+
+	flags := b[offFlags]
+	*ev = Event{
+		Kind:          Kind(b[offKind]),
+		Time:          u64(offTs),
+		Family:        sock.Family(u16(offFamily)),
+		Type:          b[offType],
+		OldState:      sock.State(b[offOld]),
+		NewState:      sock.State(b[offNew]),
+		Cookie:        u64(offCookie),
+		NetNS:         uint64(u32(offNetns)),
+		Inode:         u64(offInode),
+		FD:            int32(u32(offFd)),
+		Lifetime:      time.Duration(u64(offLifetime)),
+		BytesSent:     u64(offSent),
+		BytesReceived: u64(offRecv),
+		MPTCP:         flags&uint8(bpf.BpfstatEventFlagEVENT_F_MPTCP) != 0,
+	}
+	if flags&uint8(bpf.BpfstatEventFlagEVENT_F_OWNER) != 0 {
+		ev.PID = int32(u32(offPid))
+		ev.TID = int32(u32(offTid))
+		ev.UID = u32(offUid)
+		ev.Comm = cString(b[offComm : offComm+16])
+	}
+	proto := u16(offProtocol)
+	switch {
+	case ev.Family == sock.FamilyUnix:
+		ev.Proto = sock.ProtoUnix
+	case ev.Type == sockRaw:
+		ev.Proto, ev.RawProto = sock.ProtoRaw, proto
+	case proto == ipprotoTCP || proto == ipprotoMPTCP:
+		ev.Proto = sock.ProtoTCP
+	case proto == ipprotoUDP:
+		ev.Proto = sock.ProtoUDP
+	case proto == ipprotoUDPLite:
+		ev.Proto = sock.ProtoUDPLite
+	}
+	if proto == ipprotoMPTCP {
+		ev.MPTCP = true
+	}
+	sport, dport := u16(offSport), u16(offDport)
+	switch ev.Family {
+	case sock.FamilyInet:
+		ev.Local = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[offSaddr:offSaddr+4])), sport)
+		ev.Remote = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[offDaddr:offDaddr+4])), dport)
+	case sock.FamilyInet6:
+		ev.Local = netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[offSaddr:offSaddr+16])), sport)
+		ev.Remote = netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[offDaddr:offDaddr+16])), dport)
+	}
+	return nil
+}
+
+func cString(b []byte) string {
+	for i, c := range b {
+		if c == 0 {
+			return string(b[:i])
+		}
+	}
+	return string(b)
+}
