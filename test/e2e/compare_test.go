@@ -161,12 +161,20 @@ var flagSets = []string{
 	"-tA", "-k", "--num", "-tanZ", "-i -r", "-a -- -t",
 }
 
-func TestNetstatListingsMatch(t *testing.T) {
-	dir := setup(t)
+// startZoo starts every zoo process: distinct program names (one given as
+// an absolute path, one with spaces in argv[0]), root, nobody and a uid
+// without a passwd entry.
+func startZoo(t *testing.T, dir string) {
 	startRole(t, dir, "web", "zoo-web", -1, nil)
 	startRole(t, dir, "db", "/usr/local/sbin/zoo-db", -1, nil)
 	startRole(t, dir, "cache", "zoo-cache", 65534, nil)
 	startRole(t, dir, "closer", "zoo closer --with args", -1, nil)
+	startRole(t, dir, "stranger", "zoo-stranger", 4242, nil)
+}
+
+func TestNetstatListingsMatch(t *testing.T) {
+	dir := setup(t)
+	startZoo(t, dir)
 
 	for _, uid := range []int{-1, 65534} {
 		for _, fs := range flagSets {
@@ -197,15 +205,12 @@ func TestNetstatListingsMatch(t *testing.T) {
 // comparison is meant to cover must really be there.
 func TestZooCoverage(t *testing.T) {
 	dir := setup(t)
-	startRole(t, dir, "web", "zoo-web", -1, nil)
-	startRole(t, dir, "db", "zoo-db", -1, nil)
-	startRole(t, dir, "cache", "zoo-cache", 65534, nil)
-	startRole(t, dir, "closer", "zoo-closer", -1, nil)
+	startZoo(t, dir)
 	out := runTool(t, "/usr/bin/netstat", -1, "-tuwxaeep").stdout + runTool(t, "/usr/bin/netstat", -1, "-tunwxaeep").stdout
 	for _, want := range []string{
 		"LISTEN", "ESTABLISHED", "CLOSE_WAIT", "FIN_WAIT2", "TIME_WAIT", "udp6", "raw6", "tcp6",
 		"DGRAM", "SEQPACKET", "@zoo-web-abstract", "nobody", "zoo-web", "zoo-db",
-		"zoo-cache", "zoo", "LISTENING",
+		"zoo-cache", "zoo", "LISTENING", "a-remarkably-long-h", "4242", "ip6-localhost",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("zoo lacks %q:\n%s", want, out)

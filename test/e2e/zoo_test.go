@@ -46,7 +46,7 @@ func TestMain(m *testing.M) {
 		cmd := exec.Command(os.Args[0], os.Args[1:]...)
 		cmd.Env = append(os.Environ(), envNetns+"=1")
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET | syscall.CLONE_NEWNS, Pdeathsig: syscall.SIGKILL}
 		if err := cmd.Run(); err != nil {
 			if ee, ok := err.(*exec.ExitError); ok {
 				os.Exit(ee.ExitCode())
@@ -70,6 +70,9 @@ func setup(t *testing.T) (dir string) {
 	}
 	if err := loUp(); err != nil {
 		t.Fatalf("bringing lo up: %v", err)
+	}
+	if err := nameFiles(); err != nil {
+		t.Fatalf("mounting test name files: %v", err)
 	}
 	// Not t.TempDir: its parent is private, and zoo processes run as
 	// nobody too.
@@ -96,6 +99,36 @@ func setup(t *testing.T) (dir string) {
 		t.Fatalf("building bpfstat: %v\n%s", err, out)
 	}
 	return dir
+}
+
+// nameFiles bind-mounts /etc/hosts and /etc/services of our own in this
+// private mount namespace, so both tools resolve long names that force
+// net-tools' address truncation.
+func nameFiles() error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return err
+	}
+	hosts := "127.0.0.1 localhost\n127.0.0.2 cachehost cache\n" +
+		"127.0.0.3 a-remarkably-long-host-name-for-truncation.example\n" +
+		"::1 ip6-localhost ip6-loopback\n"
+	svc, err := os.ReadFile("/etc/services")
+	if err != nil {
+		return err
+	}
+	svc = append(svc, "an-unusually-long-service-name 7000/tcp\nshortsvc 11211/udp\n"...)
+	for name, data := range map[string][]byte{"hosts": []byte(hosts), "services": svc} {
+		f, err := os.CreateTemp("", "e2e-"+name)
+		if err != nil {
+			return err
+		}
+		f.Write(data)
+		f.Close()
+		os.Chmod(f.Name(), 0o644)
+		if err := unix.Mount(f.Name(), "/etc/"+name, "", unix.MS_BIND, ""); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func loUp() error {
@@ -322,6 +355,10 @@ func runRole(role, dir string) error {
 		must(unix.Connect(c2, &unix.SockaddrUnix{Name: filepath.Join(dir, "web.sock")}))
 		hold(unix.Socket(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP))
 		hold(unix.Socket(unix.AF_INET6, unix.SOCK_RAW, unix.IPPROTO_ICMPV6))
+	case "stranger":
+		// A uid with no passwd entry: -e prints the number.
+		tcpListen("127.0.0.3:7001", false)
+		udpBind("127.0.0.3:11211")
 	case "cache":
 		tcpListen("127.0.0.2:11211", false)
 		u := udpBind("127.0.0.3:0")
