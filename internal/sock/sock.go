@@ -172,6 +172,14 @@ type Socket struct {
 	UnixProto uint32 // the Protocol column of /proc/net/unix (always 0)
 	RefCnt    uint64
 	Path      string // as /proc/net/unix prints it: abstract names start with '@'
+	// PeerInode is a connected unix socket's peer's inode (sock_diag
+	// UNIX_DIAG_PEER; /proc/net/unix lacks it); 0 when unconnected or
+	// not read.
+	PeerInode uint64
+	// V6Only is an AF_INET6 socket's IPV6_V6ONLY (sock_diag
+	// INET_DIAG_SKV6ONLY): a wildcard-bound socket without it also
+	// takes IPv4 (FreeBSD sockstat's "tcp46").
+	V6Only bool
 	// NoInode is set only for very old kernels whose /proc/net/unix
 	// lacks the Inode column; netstat prints the inode as the path then.
 	NoInode bool
