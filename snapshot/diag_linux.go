@@ -1,0 +1,250 @@
+package snapshot
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/bpfstat/bpfstat/internal/sock"
+)
+
+// Fast takes the same snapshot as Sockets, quicker: TCP, UDP, UDP-Lite
+// and RAW tables come from netlink sock_diag (binary records, no text to
+// format and parse), unix sockets from /proc/net/unix (see diag.go for
+// why), owners from FastOwners. Sockets also carry their cookies. A table
+// sock_diag cannot dump (e.g. raw without CONFIG_INET_RAW_DIAG) is read
+// from /proc/net instead. With Options.Root set it is Sockets.
+func Fast(opts Options) (Result, error) {
+	if opts.Root != "" && opts.Root != "/" {
+		return Sockets(opts)
+	}
+	fd, err := diagSocket()
+	if err != nil {
+		return Sockets(opts)
+	}
+	defer unix.Close(fd)
+	return fastWith(fd, "/proc/net", opts)
+}
+
+// FastIn is Fast in the network namespace nsPath refers to (e.g.
+// /proc/PID/ns/net): the netlink socket is created there, and unix
+// sockets are read from /proc/PID/net/unix. Needs CAP_SYS_ADMIN.
+func FastIn(nsPath, procNet string, opts Options) (Result, error) {
+	fd, err := diagSocketIn(nsPath)
+	if err != nil {
+		return Result{}, err
+	}
+	defer unix.Close(fd)
+	return fastWith(fd, procNet, opts)
+}
+
+func diagSocket() (int, error) {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
+	if err != nil {
+		return -1, fmt.Errorf("opening sock_diag socket: %w", err)
+	}
+	// A big receive buffer lets the kernel fill whole 32k batches.
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 1<<20)
+	return fd, nil
+}
+
+// diagSocketIn opens a sock_diag socket inside another network
+// namespace: a socket stays in the namespace it was created in, so the
+// thread enters the namespace only for the socket(2) call.
+func diagSocketIn(nsPath string) (int, error) {
+	nsfd, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("opening network namespace: %w", err)
+	}
+	defer unix.Close(nsfd)
+	type res struct {
+		fd  int
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		runtime.LockOSThread()
+		self, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			ch <- res{-1, fmt.Errorf("opening own network namespace: %w", err)}
+			return
+		}
+		defer unix.Close(self)
+		if err := unix.Setns(nsfd, unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			ch <- res{-1, fmt.Errorf("entering network namespace: %w", err)}
+			return
+		}
+		fd, err := diagSocket()
+		if unix.Setns(self, unix.CLONE_NEWNET) != nil {
+			// The thread is stuck in the wrong namespace: leave it
+			// locked so the runtime retires it with this goroutine.
+			ch <- res{fd, err}
+			return
+		}
+		runtime.UnlockOSThread()
+		ch <- res{fd, err}
+	}()
+	r := <-ch
+	return r.fd, r.err
+}
+
+var diagSeq atomic.Uint32
+
+// diagTable is one inet table as sock_diag dumps it.
+type diagTable struct {
+	file     string
+	proto    sock.Proto
+	family   sock.Family
+	ipproto  uint8
+	afFamily uint8
+}
+
+var diagTables = []diagTable{
+	{"tcp", sock.ProtoTCP, sock.FamilyInet, unix.IPPROTO_TCP, unix.AF_INET},
+	{"tcp6", sock.ProtoTCP, sock.FamilyInet6, unix.IPPROTO_TCP, unix.AF_INET6},
+	{"udp", sock.ProtoUDP, sock.FamilyInet, unix.IPPROTO_UDP, unix.AF_INET},
+	{"udp6", sock.ProtoUDP, sock.FamilyInet6, unix.IPPROTO_UDP, unix.AF_INET6},
+	{"udplite", sock.ProtoUDPLite, sock.FamilyInet, unix.IPPROTO_UDPLITE, unix.AF_INET},
+	{"udplite6", sock.ProtoUDPLite, sock.FamilyInet6, unix.IPPROTO_UDPLITE, unix.AF_INET6},
+	{"raw", sock.ProtoRaw, sock.FamilyInet, unix.IPPROTO_RAW, unix.AF_INET},
+	{"raw6", sock.ProtoRaw, sock.FamilyInet6, unix.IPPROTO_RAW, unix.AF_INET6},
+}
+
+// diagStates are the TCP states /proc/net/tcp can list: all but CLOSE and
+// BOUND_INACTIVE (which makes 6.8+ kernels walk the bind hash, where
+// /proc does not look). UDP and RAW sockets sit in CLOSE when unconnected.
+const (
+	tcpDiagStates   = ^uint32(0) &^ (1<<7 | 1<<13)
+	otherDiagStates = ^uint32(0) &^ (1 << 13)
+)
+
+func fastWith(fd int, procNet string, opts Options) (Result, error) {
+	var res Result
+	buf := make([]byte, 256<<10)
+	for _, t := range diagTables {
+		if !opts.wants(t.proto, t.family) {
+			continue
+		}
+		// /proc/net tells which tables the kernel has, as netstat sees it.
+		if _, err := os.Stat(filepath.Join(procNet, t.file)); err != nil {
+			res.Missing = append(res.Missing, t.file)
+			continue
+		}
+		states := otherDiagStates
+		if t.proto == sock.ProtoTCP {
+			states = tcpDiagStates
+		}
+		n := len(res.Sockets)
+		err := diagDump(fd, buf, t.afFamily, t.ipproto, states, func(b []byte) error {
+			s, err := decodeInetDiag(b, t.proto)
+			if err != nil {
+				return err
+			}
+			res.Sockets = append(res.Sockets, s)
+			return nil
+		})
+		if err != nil {
+			// Not dumpable here: read this table from /proc instead.
+			res.Sockets = res.Sockets[:n]
+			if err := procTableInto(&res, procNet, t.file, t.proto); err != nil {
+				return res, err
+			}
+			continue
+		}
+		if t.proto == sock.ProtoTCP {
+			fixRequestUIDs(res.Sockets[n:])
+		}
+	}
+	if opts.wants(sock.ProtoUnix, sock.FamilyUnix) {
+		if err := procTableInto(&res, procNet, "unix", sock.ProtoUnix); err != nil {
+			return res, err
+		}
+	}
+	for _, x := range exoticTables {
+		if _, err := os.Stat(filepath.Join(procNet, x.path)); err != nil {
+			res.Missing = append(res.Missing, x.name)
+		}
+	}
+	if opts.Owners {
+		owners, denied, err := FastOwners("/")
+		if err != nil {
+			return res, err
+		}
+		res.OwnersDenied = denied
+		res.OwnersSeen = len(owners)
+		for i := range res.Sockets {
+			s := &res.Sockets[i]
+			if o := owners[s.Inode]; len(o) > 0 && s.Inode != 0 {
+				s.Owners = o
+				res.OwnersFound++
+			}
+		}
+	}
+	return res, nil
+}
+
+// procTableInto appends one /proc/net table's sockets and warnings.
+func procTableInto(res *Result, procNet, file string, proto sock.Proto) error {
+	path := filepath.Join(procNet, file)
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+			res.Missing = append(res.Missing, file)
+			return nil
+		}
+		return fmt.Errorf("opening %s: %w", path, err)
+	}
+	defer f.Close()
+	var socks []sock.Socket
+	var warns []string
+	if proto == sock.ProtoUnix {
+		socks, warns, err = ParseUnix(f)
+	} else {
+		socks, warns, err = ParseInet(f, proto)
+	}
+	if err != nil {
+		return fmt.Errorf("parsing %s: %w", path, err)
+	}
+	res.Sockets = append(res.Sockets, socks...)
+	for _, w := range warns {
+		res.Warnings = append(res.Warnings, Warning{Table: file, Text: w})
+	}
+	return nil
+}
+
+// diagDump runs one NLM_F_DUMP request and feeds every record to fn.
+func diagDump(fd int, buf []byte, family, proto uint8, states uint32, fn func([]byte) error) error {
+	seq := diagSeq.Add(1)
+	req := diagRequest(family, proto, states, 0, seq)
+	sa := &unix.SockaddrNetlink{Family: unix.AF_NETLINK}
+	if err := unix.Sendto(fd, req, 0, sa); err != nil {
+		return fmt.Errorf("sending sock_diag request: %w", err)
+	}
+	for {
+		n, _, err := unix.Recvfrom(fd, buf, 0)
+		if err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			return fmt.Errorf("receiving sock_diag dump: %w", err)
+		}
+		if n == 0 {
+			return fmt.Errorf("receiving sock_diag dump: %w", errDiagTruncated)
+		}
+		done, err := netlinkMessages(buf[:n], seq, fn)
+		if err != nil {
+			return fmt.Errorf("reading sock_diag dump: %w", err)
+		}
+		if done {
+			return nil
+		}
+	}
+}
