@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -31,6 +32,10 @@ type Route4 struct {
 type RouteFieldError struct{ Field string }
 
 func (e *RouteFieldError) Error() string { return "missing required field " + e.Field }
+
+// ErrNoHeader is returned for a /proc table without its header line;
+// netstat gives up on the table silently.
+var ErrNoHeader = errors.New("no header line")
 
 // routeColumn is one conversion of the scanf format net-tools builds from
 // a /proc header (proc_gen_fmt): the i-th required title, or -1 to skip a
@@ -155,7 +160,7 @@ func ParseRoute(r io.Reader) ([]Route4, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading route table: %w", err)
 		}
-		return nil, nil
+		return nil, ErrNoHeader
 	}
 	convs, ferr := routeFormat(lines[0], route4Wants)
 	if ferr != nil {
