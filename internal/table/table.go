@@ -89,10 +89,11 @@ type entry struct {
 }
 
 type nsTable struct {
-	socks  map[uint64]entry
-	paths  map[uint64]string  // unix paths
-	more   map[uint64][]owner // owners beyond the first, by pid
-	seeded uint64             // seed time, 0 if never seeded
+	socks   map[uint64]entry
+	byInode map[uint64]uint64  // inode -> key, for sources without cookies
+	paths   map[uint64]string  // unix paths
+	more    map[uint64][]owner // owners beyond the first, by pid
+	seeded  uint64             // seed time, 0 if never seeded
 }
 
 // Stats are the table's counters.
@@ -131,7 +132,7 @@ func New(info ProcInfo) *Table {
 func (t *Table) nsFor(netns uint64) *nsTable {
 	n := t.ns[netns]
 	if n == nil {
-		n = &nsTable{socks: make(map[uint64]entry), paths: make(map[uint64]string), more: make(map[uint64][]owner)}
+		n = &nsTable{socks: make(map[uint64]entry), byInode: make(map[uint64]uint64), paths: make(map[uint64]string), more: make(map[uint64][]owner)}
 		t.ns[netns] = n
 	}
 	return n
@@ -231,8 +232,9 @@ func (t *Table) apply(ev *tracer.Event) {
 		}
 	}
 	e.ts = ev.Time
-	if ev.Inode != 0 {
+	if ev.Inode != 0 && e.inode != ev.Inode {
 		e.inode = ev.Inode
+		n.byInode[ev.Inode] = k
 	}
 	if ev.RawProto != 0 {
 		e.rawProto = ev.RawProto
@@ -303,9 +305,32 @@ func (t *Table) apply(ev *tracer.Event) {
 }
 
 func (n *nsTable) remove(k uint64) {
+	if e, ok := n.socks[k]; ok && e.inode != 0 && n.byInode[e.inode] == k {
+		delete(n.byInode, e.inode)
+	}
 	delete(n.socks, k)
 	delete(n.paths, k)
 	delete(n.more, k)
+}
+
+// lookup finds a socket by cookie, else by inode.
+func (n *nsTable) lookup(cookie, inode uint64) (uint64, entry, bool) {
+	if cookie != 0 {
+		if e, ok := n.socks[cookie]; ok {
+			return cookie, e, true
+		}
+	}
+	if inode != 0 {
+		if k, ok := n.byInode[inode]; ok {
+			if e, ok := n.socks[k]; ok && e.inode == inode {
+				return k, e, true
+			}
+		}
+		if e, ok := n.socks[inode|inodeKey]; ok {
+			return inode | inodeKey, e, true
+		}
+	}
+	return 0, entry{}, false
 }
 
 // addOwner records o as holding the socket, keeping the lowest pid in the
@@ -348,6 +373,9 @@ func (t *Table) Seed(netns uint64, start uint64, socks []sock.Socket) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	old := t.ns[netns]
+	if old == nil {
+		old = &nsTable{}
+	}
 	delete(t.ns, netns)
 	n := t.nsFor(netns)
 	n.seeded = start
@@ -358,6 +386,10 @@ func (t *Table) Seed(netns uint64, start uint64, socks []sock.Socket) {
 		}
 		k := keyOf(s.Cookie, s.Inode)
 		if k == 0 {
+			continue
+		}
+		if o, ok := old.socks[k]; ok && o.ts >= start {
+			// Events newer than the snapshot already updated it.
 			continue
 		}
 		e := entry{
@@ -390,8 +422,11 @@ func (t *Table) Seed(netns uint64, start uint64, socks []sock.Socket) {
 			n.addOwner(k, &e, owner{pid: o.PID, fd: o.FD})
 		}
 		n.socks[k] = e
+		if e.inode != 0 {
+			n.byInode[e.inode] = k
+		}
 	}
-	if old != nil {
+	{
 		for k, e := range old.socks {
 			if _, ok := n.socks[k]; ok {
 				continue
@@ -400,6 +435,9 @@ func (t *Table) Seed(netns uint64, start uint64, socks []sock.Socket) {
 			// snapshot at all: keep.
 			if e.ts >= start || e.flags&flagVisible == 0 {
 				n.socks[k] = e
+				if e.inode != 0 {
+					n.byInode[e.inode] = k
+				}
 				if p, ok := old.paths[k]; ok {
 					n.paths[k] = p
 				}
@@ -495,7 +533,7 @@ func (t *Table) Sockets(q Query) []sock.Socket {
 	return out
 }
 
-// Lookup returns one socket by cookie (or inode) in a namespace.
+// Lookup returns one socket by cookie, else by inode, in a namespace.
 func (t *Table) Lookup(netns, cookie, inode uint64, owners bool) (sock.Socket, bool) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
@@ -503,40 +541,22 @@ func (t *Table) Lookup(netns, cookie, inode uint64, owners bool) (sock.Socket, b
 	if n == nil {
 		return sock.Socket{}, false
 	}
-	k := keyOf(cookie, inode)
-	e, ok := n.socks[k]
-	if !ok && cookie != 0 && inode != 0 {
-		k = keyOf(0, inode)
-		e, ok = n.socks[k]
-	}
+	k, e, ok := n.lookup(cookie, inode)
 	if !ok {
 		return sock.Socket{}, false
 	}
 	return t.socket(netns, n, k, &e, owners), true
 }
 
-// OwnersOf returns the owners of the socket with this cookie (or inode):
-// the daemon's hot path, merging owners into a kernel dump.
+// OwnersOf returns the owners of the socket with this cookie (else
+// inode): the daemon's hot path, merging owners into a kernel dump.
 func (t *Table) OwnersOf(netns, cookie, inode uint64) []sock.Owner {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	n := t.ns[netns]
-	if n == nil {
-		return nil
-	}
-	k := keyOf(cookie, inode)
-	e, ok := n.socks[k]
-	if !ok && inode != 0 {
-		k = keyOf(0, inode)
-		e, ok = n.socks[k]
-	}
-	if !ok {
-		return nil
-	}
-	return t.owners(n, k, &e)
+	return t.OwnersOfLocked(netns, cookie, inode)
 }
 
-// RLock/RUnlock let a caller merge many lookups under one read lock
+// RLock and RUnlock let a caller merge many lookups under one read lock
 // with OwnersOfLocked.
 func (t *Table) RLock()   { t.mu.RLock() }
 func (t *Table) RUnlock() { t.mu.RUnlock() }
@@ -547,12 +567,7 @@ func (t *Table) OwnersOfLocked(netns, cookie, inode uint64) []sock.Owner {
 	if n == nil {
 		return nil
 	}
-	k := keyOf(cookie, inode)
-	e, ok := n.socks[k]
-	if !ok && inode != 0 {
-		k = keyOf(0, inode)
-		e, ok = n.socks[k]
-	}
+	k, e, ok := n.lookup(cookie, inode)
 	if !ok {
 		return nil
 	}

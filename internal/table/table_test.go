@@ -199,7 +199,7 @@ func TestOwnersLowestPIDFirst(t *testing.T) {
 	if n != 2 || len(o) != 1 || o[0].PID != 20 || o[0].FD != 3 {
 		t.Fatalf("after pruning %d: owners = %+v", n, o)
 	}
-	if s, ok := tb.Lookup(ns1, 1, 1001, true); !ok || s.Cookie != 1 || len(s.Owners) != 1 {
+	if s, ok := tb.Lookup(ns1, 0, 1001, true); !ok || s.Cookie != 1 || len(s.Owners) != 1 {
 		t.Fatalf("Lookup by inode = %+v, %v", s, ok)
 	}
 }
@@ -339,4 +339,18 @@ func TestMemoryPerSocket(t *testing.T) {
 	}
 	runtime.KeepAlive(tb)
 	runtime.KeepAlive(socks)
+}
+
+// TestSeedKeepsNewerEvents: a seed taken while events keep flowing (no
+// buffering) must not roll back what an event newer than the seed time
+// already recorded.
+func TestSeedKeepsNewerEvents(t *testing.T) {
+	tb := New(nil)
+	tb.Apply(ptr(ev(tracer.KindState, 150, 1, withAddr(lo4, peer4), withState(sock.StateSynSent, sock.StateEstablished), withPID(5, 3))))
+	// The snapshot started at 100 and read the socket still in SYN_SENT.
+	tb.Seed(ns1, 100, []sock.Socket{snapSock(1, sock.StateSynSent)})
+	got := list(tb)
+	if len(got) != 1 || got[0].State != sock.StateEstablished || got[0].Owners[0].PID != 5 {
+		t.Fatalf("seed rolled back a newer event: %+v", got)
+	}
 }
