@@ -1,13 +1,376 @@
 package main
 
+// FreeBSD netstat's dialect: the default on FreeBSD, and --style bsd
+// anywhere (on Linux it renders Linux sockets the FreeBSD way).
+//
+// Flags follow FreeBSD 14's usr.bin/netstat/main.c and BSD getopt(3):
+// options stop at the first operand, diagnostics are libc's "illegal
+// option -- x" and "option requires an argument -- x", both followed by
+// netstat's usage text and exit status 1. Supported: -4 -6 -a -f -I -i
+// -L -l -n -p -S -u -W -b -d. Modes bpfstat does not implement (-s, -r,
+// -g, -m, -B, -Q, -w, -x, -T, -R, -A, -C, -c, -P, -h, -z, -F, -M, -N,
+// -q and interval/core operands) fail with "not supported with --style
+// bsd" and exit status 1.
+//
+// On Linux, -i shows Linux's interfaces (net.Interfaces order via the
+// snapshot's ioctls); address rows show 0 packets because Linux keeps no
+// per-address counters.
+
 import (
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/bpfstat/bpfstat/internal/names"
+	"github.com/bpfstat/bpfstat/internal/render/bsd"
+	"github.com/bpfstat/bpfstat/internal/sock"
+	"github.com/bpfstat/bpfstat/snapshot"
 )
 
-// runBSD renders FreeBSD netstat's dialect. Placeholder until the FreeBSD
-// renderer lands.
+// bsdShort is FreeBSD 14 netstat's getopt string.
+const bsdShort = "46AaBbCcdF:f:ghI:iLlM:mN:nPp:Qq:RrSTsuWw:xz"
+
+const bsdUsage = `usage: netstat [-46AaCcLnRSTWx] [-f protocol_family | -p protocol]
+               [-M core] [-N system]
+       netstat -i | -I interface [-46abdhnW] [-f address_family]
+               [-M core] [-N system]
+       netstat -w wait [-I interface] [-46d] [-M core] [-N system]
+               [-q howmany]
+       netstat -s [-46sz] [-f protocol_family | -p protocol]
+               [-M core] [-N system]
+       netstat -i | -I interface -s [-46s]
+               [-f protocol_family | -p protocol] [-M core] [-N system]
+       netstat -m [-M core] [-N system]
+       netstat -B [-z] [-I interface]
+       netstat -r [-46AnW] [-F fibnum] [-f address_family]
+               [-M core] [-N system]
+       netstat -rs [-s] [-M core] [-N system]
+       netstat -g [-46W] [-f address_family] [-M core] [-N system]
+       netstat -gs [-46s] [-f address_family] [-M core] [-N system]
+       netstat -Q
+`
+
+// bsdProtocols are main.c's protox names -p accepts; the socket
+// printers are in bsd.KnownProtocol, the rest have stats only.
+var bsdProtocols = []string{"tcp", "udp", "sctp", "divert", "ip", "icmp", "igmp", "ipsec", "pim", "carp",
+	"pfsync", "arp", "ip6", "icmp6", "ipsec6", "rip6", "pfkey"}
+
+// bsdFlags is a parsed FreeBSD netstat command line.
+type bsdFlags struct {
+	sock       bsd.Options
+	ifo        bsd.IfOptions
+	interfaces bool
+	stats      int
+	proto      string
+	pflag      bool
+	operands   []string
+}
+
+// stripStyle removes --style X / --style=X before "--".
+func stripStyle(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			out = append(out, args[i:]...)
+			break
+		}
+		if strings.HasPrefix(a, "--style=") {
+			continue
+		}
+		if a == "--style" {
+			i++
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// errUsage asks the caller to print the usage text and exit 1.
+var errUsage = errors.New("usage")
+
+// parseBSDFlags parses args (without argv[0]) with BSD getopt semantics.
+// prog is getprogname() for libc's diagnostics.
+func parseBSDFlags(prog string, args []string, ew io.Writer) (*bsdFlags, error) {
+	f := &bsdFlags{}
+	unsupported := func(c byte) error {
+		return fmt.Errorf("-%c is not supported with --style bsd", c)
+	}
+	i := 0
+	for i < len(args) {
+		a := args[i]
+		if a == "--" {
+			i++
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			break
+		}
+		i++
+		for j := 1; j < len(a); j++ {
+			c := a[j]
+			k := strings.IndexByte(bsdShort, c)
+			if c == ':' || k < 0 {
+				fmt.Fprintf(ew, "%s: illegal option -- %c\n", prog, c)
+				return nil, errUsage
+			}
+			arg := ""
+			if k+1 < len(bsdShort) && bsdShort[k+1] == ':' {
+				if j+1 < len(a) {
+					arg = a[j+1:]
+				} else if i < len(args) {
+					arg = args[i]
+					i++
+				} else {
+					fmt.Fprintf(ew, "%s: option requires an argument -- %c\n", prog, c)
+					return nil, errUsage
+				}
+				j = len(a)
+			}
+			switch c {
+			case '4':
+				f.sock.Family = bsd.AFInet
+			case '6':
+				f.sock.Family = bsd.AFInet6
+			case 'a':
+				f.sock.All = true
+			case 'b':
+				f.ifo.Bytes = true
+			case 'd':
+				f.ifo.Drops = true
+			case 'f':
+				switch arg {
+				case "inet":
+					f.sock.Family = bsd.AFInet
+				case "inet6":
+					f.sock.Family = bsd.AFInet6
+				case "unix", "local":
+					f.sock.Family = bsd.AFUnix
+				case "link":
+					f.sock.Family = bsd.AFLink
+				default:
+					return nil, fmt.Errorf("%s: unknown address family", arg)
+				}
+			case 'I':
+				f.interfaces = true
+				f.ifo.Interface = arg
+			case 'i':
+				f.interfaces = true
+			case 'L':
+				f.sock.Listen = true
+			case 'n':
+				f.sock.NumericAddr, f.sock.NumericPort = true, true
+			case 'S':
+				f.sock.NumericAddr = true
+			case 'p':
+				known := false
+				for _, p := range bsdProtocols {
+					known = known || p == arg
+				}
+				if !known {
+					return nil, fmt.Errorf("%s: unknown or uninstrumented protocol", arg)
+				}
+				f.proto, f.pflag = arg, true
+			case 's':
+				f.stats++
+			case 'u':
+				f.sock.Family = bsd.AFUnix
+			case 'W', 'l':
+				f.sock.Wide = true
+			default:
+				return nil, unsupported(c)
+			}
+		}
+	}
+	f.operands = args[i:]
+	if len(f.operands) > 0 {
+		if c := f.operands[0][0]; c >= '0' && c <= '9' {
+			if n, _ := strconv.Atoi(f.operands[0]); n <= 0 {
+				return nil, errUsage
+			}
+			return nil, errors.New("interval mode is not supported with --style bsd")
+		}
+		return nil, errors.New("reading a kernel core (system/core operands) is not supported with --style bsd")
+	}
+	return f, nil
+}
+
 func runBSD(cmd *cobra.Command, args []string) error {
-	return errors.New("--style bsd: not implemented yet")
+	w, ew := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	prog := filepath.Base(progName)
+	f, err := parseBSDFlags(prog, stripStyle(args), ew)
+	if errors.Is(err, errUsage) {
+		io.WriteString(ew, bsdUsage)
+		return exitError(1)
+	}
+	if err != nil {
+		fmt.Fprintf(ew, "%s: %v\n", prog, err)
+		return exitError(1)
+	}
+	resolver := names.NewResolver()
+	if f.sock.NumericAddr {
+		resolver.DNS = nil
+	}
+	f.sock.Names, f.ifo.Names = resolver, resolver
+	f.ifo.NumericAddr, f.ifo.Wide, f.ifo.Family = f.sock.NumericAddr, f.sock.Wide, f.sock.Family
+	if h, err := os.Hostname(); err == nil {
+		if _, d, ok := strings.Cut(h, "."); ok {
+			f.sock.LocalDomain = d
+		}
+	}
+	if f.stats > 0 {
+		fmt.Fprintf(ew, "%s: -s (protocol statistics) is not supported with --style bsd yet\n", prog)
+		return exitError(1)
+	}
+	if f.interfaces {
+		ifs, err := bsdInterfaces()
+		if err != nil {
+			fmt.Fprintf(ew, "%s: %v\n", prog, err)
+			return exitError(1)
+		}
+		if f.ifo.Interface != "" {
+			found := false
+			for _, a := range ifs {
+				found = found || a.Name == f.ifo.Interface
+			}
+			if !found {
+				// if.c prints nothing for an unknown -I interface.
+				ifs = nil
+			}
+		}
+		return bsd.Interfaces(w, ifs, f.ifo)
+	}
+	if f.sock.Family == bsd.AFLink {
+		// main.c: AF_LINK has no socket printers.
+		return nil
+	}
+	if f.pflag && !bsd.KnownProtocol(f.proto) {
+		if f.proto != "sctp" && f.proto != "divert" {
+			fmt.Fprintf(w, "%s: no PCB routine\n", f.proto)
+		}
+		return nil
+	}
+	f.sock.Proto = f.proto
+	f.sock.PtrBits = strconv.IntSize
+	res, err := loadSockets(socketQuery{Source: "auto", Protos: bsdProtos(f), Families: bsdFamilies(f.sock.Family)})
+	if err != nil {
+		fmt.Fprintf(ew, "%s: %v\n", prog, err)
+		return exitError(1)
+	}
+	return bsd.Sockets(w, res.Sockets, f.sock)
+}
+
+func bsdProtos(f *bsdFlags) []sock.Proto {
+	switch f.proto {
+	case "tcp":
+		return []sock.Proto{sock.ProtoTCP}
+	case "udp":
+		return []sock.Proto{sock.ProtoUDP}
+	case "ip", "icmp", "igmp", "ip6", "icmp6":
+		return []sock.Proto{sock.ProtoRaw}
+	}
+	if f.sock.Family == bsd.AFUnix {
+		return []sock.Proto{sock.ProtoUnix}
+	}
+	if f.sock.Family != bsd.AFUnspec {
+		return []sock.Proto{sock.ProtoTCP, sock.ProtoUDP, sock.ProtoRaw}
+	}
+	return nil
+}
+
+func bsdFamilies(af int) []sock.Family {
+	switch af {
+	case bsd.AFInet, bsd.AFInet6:
+		// tcp46 sockets are IPv6 sockets printed as IPv4 too.
+		return []sock.Family{sock.FamilyInet, sock.FamilyInet6}
+	case bsd.AFUnix:
+		return []sock.Family{sock.FamilyUnix}
+	}
+	return nil
+}
+
+// bsdInterfaces lists interfaces in getifaddrs(3) order: each
+// interface's link row, then its addresses.
+func bsdInterfaces() ([]bsd.IfAddr, error) {
+	if runtime.GOOS == "freebsd" {
+		list, err := snapshot.BSDInterfaces()
+		if err != nil {
+			return nil, err
+		}
+		out := make([]bsd.IfAddr, 0, len(list))
+		for _, a := range list {
+			r := bsd.IfAddr{Name: a.Name, Up: a.Up, MTU: a.MTU, Index: a.Index, HW: a.HW, Addr: a.Addr, Bits: a.Bits,
+				Stats: bsd.IfStats{IPackets: a.Stats.IPackets, IErrors: a.Stats.IErrors, IDrops: a.Stats.IDrops,
+					IBytes: a.Stats.IBytes, OPackets: a.Stats.OPackets, OErrors: a.Stats.OErrors, OBytes: a.Stats.OBytes,
+					ODrops: a.Stats.ODrops, Collisions: a.Stats.Collisions}}
+			switch a.Family {
+			case sock.FamilyInet:
+				r.Family = bsd.AFInet
+			case sock.FamilyInet6:
+				r.Family = bsd.AFInet6
+			case 0:
+				r.Family = bsd.AFLink
+			default:
+				r.Family = bsd.AFUnspec
+			}
+			out = append(out, r)
+		}
+		return out, nil
+	}
+	snap, err := snapshot.Interfaces("")
+	if err != nil {
+		return nil, err
+	}
+	var out []bsd.IfAddr
+	for _, it := range snap.Interfaces {
+		if it.FetchErr != nil || strings.Contains(it.Name, ":") {
+			continue // aliases show as addresses of their device on FreeBSD
+		}
+		up := it.Flags&0x1 != 0
+		index := 0
+		if ni, err := net.InterfaceByName(it.Name); err == nil {
+			index = ni.Index
+		}
+		s := it.Stats
+		link := bsd.IfAddr{Name: it.Name, Up: up, MTU: uint64(it.MTU), Index: index, Family: bsd.AFLink,
+			Stats: bsd.IfStats{IPackets: s.RxPackets, IErrors: s.RxErrors, IDrops: s.RxDropped, IBytes: s.RxBytes,
+				OPackets: s.TxPackets, OErrors: s.TxErrors, OBytes: s.TxBytes, ODrops: s.TxDropped, Collisions: s.Collisions}}
+		if it.Type == 1 { // ARPHRD_ETHER
+			link.HW = append([]byte(nil), it.HWAddr[:6]...)
+		}
+		out = append(out, link)
+		if it.HasIP {
+			m := it.Netmask
+			bits := 0
+			for _, b := range m {
+				for ; b&0x80 != 0; b <<= 1 {
+					bits++
+				}
+			}
+			out = append(out, bsd.IfAddr{Name: it.Name, Up: up, MTU: uint64(it.MTU), Family: bsd.AFInet,
+				Addr: netip.AddrFrom4(it.Addr), Bits: bits})
+		}
+		for _, a6 := range snap.Addrs6 {
+			if a6.Dev != it.Name {
+				continue
+			}
+			addr := netip.AddrFrom16(a6.Addr)
+			if addr.IsLinkLocalUnicast() {
+				addr = addr.WithZone(it.Name)
+			}
+			out = append(out, bsd.IfAddr{Name: it.Name, Up: up, MTU: uint64(it.MTU), Family: bsd.AFInet6,
+				Addr: addr, Bits: int(a6.PrefixLen)})
+		}
+	}
+	return out, nil
 }
