@@ -390,6 +390,11 @@ func (l *linuxRun) listings(ctx context.Context, w, ew io.Writer, req *modeReque
 	q := l.query
 	q.Protos, q.Families, q.Owners = protos, fams, f.Programs
 	resolver := names.NewResolver()
+	if fixtureRoot != "" {
+		// Fixtures name hosts from their own /etc/hosts, never from DNS.
+		resolver = &names.Resolver{Root: fixtureRoot}
+		q.Source = "snapshot"
+	}
 	var groups func() int
 	if f.Groups {
 		if g, ok := modes["groups"]; ok {
@@ -413,7 +418,12 @@ func (l *linuxRun) listings(ctx context.Context, w, ew io.Writer, req *modeReque
 	}
 }
 
+// fixtureRoot, from $BPFSTAT_ROOT, points snapshots and name look-ups at
+// a directory tree instead of / (like ss's PROC_ROOT): tests render
+// captured /proc and /etc files through the real command line.
+var fixtureRoot = os.Getenv("BPFSTAT_ROOT")
+
 // snapshotSockets takes a one-shot snapshot of the caller's namespace.
 func snapshotSockets(q socketQuery) (snapshot.Result, error) {
-	return snapshot.Sockets(snapshot.Options{Protos: q.Protos, Families: q.Families, Owners: q.Owners})
+	return snapshot.Sockets(snapshot.Options{Root: fixtureRoot, Protos: q.Protos, Families: q.Families, Owners: q.Owners})
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,8 +17,13 @@ func registerCommand(f func() *cobra.Command) { subcommands = append(subcommands
 
 // run dispatches on argv[0] (netstat, sockstat, fuser), then on a
 // subcommand name, then treats the arguments as netstat flags.
-func run(argv []string) int {
+func run(argv []string) int { return runWith(argv, os.Stdout, os.Stderr) }
+
+// runWith is run with the output streams given, for in-process tests.
+func runWith(argv []string, stdout, stderr io.Writer) int {
 	root := newRootCmd()
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	progName = argv[0]
 	name := filepath.Base(argv[0])
 	args := argv[1:]
@@ -30,7 +36,7 @@ func run(argv []string) int {
 		if ee, ok := err.(exitError); ok {
 			return int(ee)
 		}
-		fmt.Fprintf(os.Stderr, "bpfstat: %v\n", err)
+		fmt.Fprintf(stderr, "bpfstat: %v\n", err)
 		return 1
 	}
 	return 0

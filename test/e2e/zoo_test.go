@@ -60,7 +60,9 @@ func TestMain(m *testing.M) {
 }
 
 // setup builds bpfstat, brings lo up and starts the zoo.
-func setup(t *testing.T) (dir string) {
+func setup(t *testing.T) (dir string) { return setupZoo(t, true) }
+
+func setupZoo(t *testing.T, build bool) (dir string) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: builds a socket zoo in a private network namespace")
@@ -93,9 +95,12 @@ func setup(t *testing.T) (dir string) {
 	if err := os.WriteFile(zooBin, self, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	if !build {
+		return dir
+	}
 	bpfstatBin = filepath.Join(dir, "bpfstat")
-	build := exec.Command("go", "build", "-o", bpfstatBin, "../../cmd/bpfstat")
-	if out, err := build.CombinedOutput(); err != nil {
+	cmd := exec.Command("go", "build", "-o", bpfstatBin, "../../cmd/bpfstat")
+	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building bpfstat: %v\n%s", err, out)
 	}
 	return dir
