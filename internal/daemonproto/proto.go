@@ -54,6 +54,9 @@ type Request struct {
 	// Protos are sock.Proto names ("tcp", "udp", "udpl", "raw", "unix");
 	// empty means all.
 	Protos []string `json:"protos,omitempty"`
+	// Families are sock.Family names ("inet", "inet6", "unix"); empty
+	// means all.
+	Families []string `json:"families,omitempty"`
 	// Owners asks for Socket.Owners (netstat -p / -e).
 	Owners bool `json:"owners,omitempty"`
 	// AllNetns lists every network namespace the daemon knows instead of
@@ -156,7 +159,36 @@ func DecodeRequest(b []byte) (Request, error) {
 			return req, fmt.Errorf("unknown protocol %q", p)
 		}
 	}
+	if len(req.Families) > 8 {
+		return req, fmt.Errorf("too many families (%d)", len(req.Families))
+	}
+	for _, f := range req.Families {
+		if _, ok := ParseFamily(f); !ok {
+			return req, fmt.Errorf("unknown family %q", f)
+		}
+	}
 	return req, nil
+}
+
+// ParseFamily maps a family name from a Request to sock.Family.
+func ParseFamily(name string) (sock.Family, bool) {
+	for _, f := range []sock.Family{sock.FamilyUnix, sock.FamilyInet, sock.FamilyInet6} {
+		if f.String() == name {
+			return f, true
+		}
+	}
+	return 0, false
+}
+
+// WantFamilies returns the request's families (nil: all).
+func (r Request) WantFamilies() []sock.Family {
+	var fs []sock.Family
+	for _, n := range r.Families {
+		if f, ok := ParseFamily(n); ok {
+			fs = append(fs, f)
+		}
+	}
+	return fs
 }
 
 // WantProtos returns the request's protocols as sock.Proto (nil: all).

@@ -77,6 +77,8 @@ func TestDecodeRequest(t *testing.T) {
 		{`{"v":2,"kind":"sockets"}`, "unsupported protocol version"},
 		{`{"v":1,"kind":"rm -rf"}`, "unknown query kind"},
 		{`{"v":1,"kind":"sockets","protos":["sctp"]}`, "unknown protocol"},
+		{`{"v":1,"kind":"sockets","families":["inet6","unix"]}`, ""},
+		{`{"v":1,"kind":"sockets","families":["ax25"]}`, "unknown family"},
 		{`{"v":1`, "decoding request"},
 		{``, "decoding request"},
 	} {
@@ -104,7 +106,7 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		req, err := DecodeRequest(b)
 		if err == nil {
-			if req.Version != Version || len(req.WantProtos()) != len(req.Protos) {
+			if req.Version != Version || len(req.WantProtos()) != len(req.Protos) || len(req.WantFamilies()) != len(req.Families) {
 				t.Fatalf("accepted invalid request %+v", req)
 			}
 		}
