@@ -90,6 +90,5 @@ func goldenName(fs string) string {
 	if fs == "" {
 		return "default.txt"
 	}
-	r := strings.NewReplacer(" ", "_", "/", "_")
-	return strings.TrimLeft(r.Replace(fs), "-") + ".txt"
+	return strings.ReplaceAll(fs, " ", "_") + ".txt"
 }
