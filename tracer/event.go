@@ -76,7 +76,9 @@ type Event struct {
 
 	// For TCP KindClose: time since the socket was created (or, for a
 	// passive open, since the SYN arrived) and the bytes acknowledged by the
-	// peer / received from it (tcp_sock bytes_acked / bytes_received).
+	// peer / received from it (tcp_sock bytes_acked / bytes_received, as
+	// tcp_info has them: sequence space, so the SYN and FIN count as one
+	// byte each when sent, the FIN when received).
 	Lifetime      time.Duration
 	BytesSent     uint64
 	BytesReceived uint64

@@ -264,14 +264,26 @@ func loadWith(base *ebpf.CollectionSpec, s strategy, opts Options) (*ebpf.Collec
 	}
 	coll, err := ebpf.NewCollection(spec)
 	if err != nil {
-		return nil, nil, fmt.Errorf("loading programs: %w", err)
+		return nil, nil, explain(s.name, fmt.Errorf("loading programs: %w", err))
 	}
 	l, err := s.attach(coll.Programs[s.prog])
 	if err != nil {
 		coll.Close()
-		return nil, nil, fmt.Errorf("attaching %s %s: %w", s.name, s.target, err)
+		return nil, nil, explain(s.name, fmt.Errorf("attaching %s %s: %w", s.name, s.target, err))
 	}
 	return coll, l, nil
+}
+
+// explain says in words why a strategy is ruled out, where the kernel's
+// errno alone would puzzle.
+func explain(strategy string, err error) error {
+	switch {
+	case strategy == "fentry" && errors.Is(err, unix.EPERM):
+		return fmt.Errorf("this kernel refuses fentry programs (lockdown, or no BPF trampoline): %w", err)
+	case strategy == "kprobe" && (errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOTSUP)):
+		return fmt.Errorf("this kernel has no kprobes (no perf_kprobe PMU, no kprobe_events): %w", err)
+	}
+	return err
 }
 
 // ensureTracefs mounts tracefs if no tracefs is reachable where cilium/ebpf

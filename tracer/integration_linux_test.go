@@ -1,0 +1,616 @@
+package tracer
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/bpfstat/bpfstat/internal/sock"
+)
+
+// The integration tests load the real programs. They also run, compiled
+// with `CGO_ENABLED=0 go test -c`, inside busybox guests on other kernels,
+// so they use nothing but this binary: namespaces come from unix.Unshare,
+// traffic from Go, and the server is this binary re-executed under another
+// name (so that its comm differs).
+//
+// BPFSTAT_STRATEGY pins one strategy: then failing to attach fails the
+// test; otherwise each strategy that cannot attach here is skipped.
+
+const (
+	helperEnv    = "BPFSTAT_TEST_HELPER"
+	helperNetns  = "BPFSTAT_TEST_NETNS"
+	serverComm   = "bpfst-server"
+	payloadOut   = 100 // client -> server
+	payloadBack  = 200 // server -> client
+	connsPerCase = 400 // per family and close order: 1600 connections
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) == "server" {
+		os.Exit(runServer())
+	}
+	os.Exit(m.Run())
+}
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("loading eBPF programs needs root")
+	}
+}
+
+// strategiesUnderTest returns the pinned strategy, or all of them.
+func strategiesUnderTest() (names []string, pinned bool) {
+	if s := os.Getenv("BPFSTAT_STRATEGY"); s != "" {
+		return []string{s}, true
+	}
+	return StrategyNames(), false
+}
+
+// startTracer starts a tracer for strategy s, skipping if it cannot attach
+// and the test is not pinned to it.
+func startTracer(t *testing.T, s string, pinned bool, opts Options) *Tracer {
+	t.Helper()
+	opts.Strategy = s
+	tr, err := New(opts)
+	if err != nil {
+		if pinned {
+			t.Fatalf("FAIL: strategy %s pinned by BPFSTAT_STRATEGY but cannot attach: %v", s, err)
+		}
+		t.Skipf("strategy %s cannot attach on this kernel: %v", s, err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	return tr
+}
+
+// netnsThread moves the calling goroutine, locked to its thread for the
+// rest of the test, into a fresh network namespace with loopback up, and
+// returns the namespace's path and inode. Sockets created by this goroutine
+// live there; the thread is discarded when the goroutine ends.
+func netnsThread(t *testing.T) (path string, inode uint64) {
+	t.Helper()
+	runtime.LockOSThread() // never unlocked: the thread dies with the test goroutine
+	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+		t.Fatalf("creating network namespace: %v", err)
+	}
+	if err := loopbackUp(); err != nil {
+		t.Fatal(err)
+	}
+	// No TIME_WAIT reuse, so that client ports stay distinct while the test runs.
+	os.WriteFile("/proc/sys/net/ipv4/tcp_tw_reuse", []byte("0"), 0)
+	path = fmt.Sprintf("/proc/%d/task/%d/ns/net", os.Getpid(), unix.Gettid())
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		t.Fatalf("reading namespace inode: %v", err)
+	}
+	return path, st.Ino
+}
+
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("bringing lo up: %w", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return fmt.Errorf("bringing lo up: %w", err)
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("bringing lo up: %w", err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("bringing lo up: %w", err)
+	}
+	return nil
+}
+
+// runServer is the re-executed helper: it joins the namespace, listens on
+// 127.0.0.1 and ::1, prints the ports, and serves until stdin closes. The
+// first byte of each connection says who closes first: 'c' (wait for the
+// client's EOF) or 's' (close right after replying).
+func runServer() int {
+	runtime.LockOSThread()
+	fd, err := unix.Open(os.Getenv(helperNetns), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err == nil {
+		err = unix.Setns(fd, unix.CLONE_NEWNET)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "server: joining netns:", err)
+		return 1
+	}
+	l4, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		return 1
+	}
+	l6, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		return 1
+	}
+	fmt.Printf("%d %d\n", l4.Addr().(*net.TCPAddr).Port, l6.Addr().(*net.TCPAddr).Port)
+	for _, l := range []net.Listener{l4, l6} {
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				go serve(c)
+			}
+		}()
+	}
+	io.Copy(io.Discard, os.Stdin)
+	return 0
+}
+
+func serve(c net.Conn) {
+	defer c.Close()
+	buf := make([]byte, payloadOut)
+	if _, err := io.ReadFull(c, buf); err != nil {
+		return
+	}
+	c.Write(make([]byte, payloadBack))
+	if buf[0] == 'c' {
+		io.Copy(io.Discard, c)
+	}
+}
+
+// startServer runs the helper under the name serverComm.
+func startServer(t *testing.T, nsPath string) (pid int, port4, port6 uint16) {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), serverComm)
+	if err := os.Symlink(self, bin); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), helperEnv+"=server", helperNetns+"="+nsPath)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting server helper: %v", err)
+	}
+	t.Cleanup(func() { stdin.Close(); cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("server helper did not start: %v", err)
+	}
+	f := strings.Fields(line)
+	p4, _ := strconv.Atoi(f[0])
+	p6, _ := strconv.Atoi(f[1])
+	return cmd.Process.Pid, uint16(p4), uint16(p6)
+}
+
+// collector reads events of one network namespace in the background.
+type collector struct {
+	mu     sync.Mutex
+	events []Event
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func collect(tr *Tracer, netns uint64) *collector {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &collector{cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		for {
+			ev, err := tr.Read(ctx)
+			if err != nil {
+				c.done <- err
+				return
+			}
+			if ev.NetNS != netns {
+				continue
+			}
+			c.mu.Lock()
+			c.events = append(c.events, ev)
+			c.mu.Unlock()
+		}
+	}()
+	return c
+}
+
+func (c *collector) snapshot() []Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Event(nil), c.events...)
+}
+
+// waitFor polls until enough events matched, or a generous bound passes
+// (then the assertions below report what is missing).
+func (c *collector) waitFor(match func(Event) bool, n int) []Event {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		evs := c.snapshot()
+		got := 0
+		for _, e := range evs {
+			if match(e) {
+				got++
+			}
+		}
+		if got >= n || time.Now().After(deadline) {
+			return evs
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (c *collector) stop() []Event {
+	c.cancel()
+	<-c.done
+	return c.snapshot()
+}
+
+type transition struct{ old, new sock.State }
+
+func (tr transition) String() string { return tr.old.String() + "->" + tr.new.String() }
+
+func seqString(s []transition) string {
+	var b []string
+	for _, t := range s {
+		b = append(b, t.String())
+	}
+	return strings.Join(b, " ")
+}
+
+var (
+	// Active open, active close (client-first) and its peer.
+	seqClientActiveClose = []transition{{sock.StateClose, sock.StateSynSent}, {sock.StateSynSent, sock.StateEstablished},
+		{sock.StateEstablished, sock.StateFinWait1}, {sock.StateFinWait1, sock.StateFinWait2}, {sock.StateFinWait2, sock.StateClose}}
+	seqClientPassiveClose = []transition{{sock.StateClose, sock.StateSynSent}, {sock.StateSynSent, sock.StateEstablished},
+		{sock.StateEstablished, sock.StateCloseWait}, {sock.StateCloseWait, sock.StateLastAck}, {sock.StateLastAck, sock.StateClose}}
+	seqServerPassiveClose = []transition{{sock.StateListen, sock.StateSynRecv}, {sock.StateSynRecv, sock.StateEstablished},
+		{sock.StateEstablished, sock.StateCloseWait}, {sock.StateCloseWait, sock.StateLastAck}, {sock.StateLastAck, sock.StateClose}}
+	seqServerActiveClose = []transition{{sock.StateListen, sock.StateSynRecv}, {sock.StateSynRecv, sock.StateEstablished},
+		{sock.StateEstablished, sock.StateFinWait1}, {sock.StateFinWait1, sock.StateFinWait2}, {sock.StateFinWait2, sock.StateClose}}
+)
+
+func selfComm(t *testing.T) string {
+	b, err := os.ReadFile("/proc/self/comm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// TestIntegrationTCP opens and closes thousands of loopback connections,
+// IPv4 and IPv6, client-first and server-first, between this process and a
+// server child, and checks that both sides' every transition is reported
+// in order, with addresses and the owner's pid and comm.
+func TestIntegrationTCP(t *testing.T) {
+	needRoot(t)
+	names, pinned := strategiesUnderTest()
+	for _, s := range names {
+		t.Run(s, func(t *testing.T) { testTCP(t, s, pinned) })
+	}
+}
+
+func testTCP(t *testing.T, strategy string, pinned bool) {
+	tr := startTracer(t, strategy, pinned, Options{RingSize: 64 << 20})
+	nsPath, netns := netnsThread(t)
+	c := collect(tr, netns)
+	srvPid, port4, port6 := startServer(t, nsPath)
+	me, comm := os.Getpid(), selfComm(t)
+	addr4 := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port4)
+	addr6 := netip.AddrPortFrom(netip.MustParseAddr("::1"), port6)
+
+	// Sockets must be created on this (namespaced) thread; the exchanges
+	// and closes may run anywhere.
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	var errMu sync.Mutex
+	var errs []error
+	for _, srv := range []netip.AddrPort{addr4, addr6} {
+		for _, mode := range []byte{'c', 's'} {
+			for i := 0; i < connsPerCase; i++ {
+				conn, err := net.DialTCP("tcp", nil, net.TCPAddrFromAddrPort(srv))
+				if err != nil {
+					t.Fatalf("dialing %v: %v", srv, err)
+				}
+				sem <- struct{}{}
+				wg.Add(1)
+				go func() {
+					defer func() { <-sem; wg.Done() }()
+					if err := exchange(conn, mode); err != nil {
+						errMu.Lock()
+						errs = append(errs, err)
+						errMu.Unlock()
+					}
+				}()
+			}
+		}
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatalf("loopback exchange failed: %v", errs[0])
+	}
+	total := 4 * connsPerCase
+	// Each connection ends with one TCP close event per side.
+	isTCPClose := func(e Event) bool {
+		return e.Kind == KindClose && e.Proto == sock.ProtoTCP && e.OldState != sock.StateListen && e.OldState != sock.StateClose
+	}
+	c.waitFor(isTCPClose, 2*total)
+	evs := c.stop()
+	if n := tr.Lost(); n != 0 {
+		t.Errorf("FAIL: %d events lost with a 64 MiB ring buffer", n)
+	}
+
+	type side struct {
+		seq    []transition
+		events []Event
+	}
+	clients := map[uint64]*side{}            // by cookie
+	servers := map[[2]netip.AddrPort][]*side{} // by (local, remote), in order
+	var accepts, connects int
+	for _, e := range evs {
+		if e.Proto != sock.ProtoTCP {
+			continue
+		}
+		switch e.Kind {
+		case KindAccept:
+			accepts++
+			if int(e.PID) != srvPid || e.Comm != serverComm || e.FD < 0 {
+				t.Errorf("accept owned by %d/%q fd %d, want %d/%q", e.PID, e.Comm, e.FD, srvPid, serverComm)
+			}
+			continue
+		case KindConnect:
+			connects++
+			if int(e.PID) != me || e.Comm != comm || (e.Remote != addr4 && e.Remote != addr6) {
+				t.Errorf("connect to %v owned by %d/%q, want one of %v %v by %d/%q", e.Remote, e.PID, e.Comm, addr4, addr6, me, comm)
+			}
+			continue
+		case KindState, KindClose:
+		default:
+			continue
+		}
+		if e.OldState == sock.StateClose || e.NewState == sock.StateListen || e.OldState == sock.StateListen && e.NewState == sock.StateClose {
+			if e.NewState != sock.StateSynSent {
+				continue // listeners and never-connected sockets
+			}
+		}
+		lport := e.Local.Port()
+		if lport == port4 || lport == port6 {
+			k := [2]netip.AddrPort{e.Local, e.Remote}
+			if e.NewState == sock.StateSynRecv {
+				servers[k] = append(servers[k], &side{})
+			}
+			l := servers[k]
+			if len(l) == 0 {
+				t.Errorf("server event before SYN_RECV: %+v", e)
+				continue
+			}
+			s := l[len(l)-1]
+			s.seq = append(s.seq, transition{e.OldState, e.NewState})
+			s.events = append(s.events, e)
+			continue
+		}
+		if e.Cookie == 0 {
+			t.Errorf("client event without cookie: %+v", e)
+			continue
+		}
+		s := clients[e.Cookie]
+		if s == nil {
+			s = &side{}
+			clients[e.Cookie] = s
+		}
+		s.seq = append(s.seq, transition{e.OldState, e.NewState})
+		s.events = append(s.events, e)
+	}
+
+	count := map[string]int{}
+	for _, s := range clients {
+		switch seq := seqString(s.seq); seq {
+		case seqString(seqClientActiveClose), seqString(seqClientPassiveClose):
+			count["client "+seq]++
+		default:
+			t.Errorf("client state sequence %q, want %q or %q", seq, seqString(seqClientActiveClose), seqString(seqClientPassiveClose))
+		}
+		checkSide(t, "client", s.events, me, comm, addr4, addr6, false)
+	}
+	nserv := 0
+	for _, l := range servers {
+		for _, s := range l {
+			nserv++
+			switch seq := seqString(s.seq); seq {
+			case seqString(seqServerActiveClose), seqString(seqServerPassiveClose):
+				count["server "+seq]++
+			default:
+				t.Errorf("server state sequence %q, want %q or %q", seq, seqString(seqServerActiveClose), seqString(seqServerPassiveClose))
+			}
+			checkSide(t, "server", s.events, srvPid, serverComm, addr4, addr6, true)
+		}
+	}
+	want := map[string]int{
+		"client " + seqString(seqClientActiveClose):  2 * connsPerCase,
+		"client " + seqString(seqClientPassiveClose): 2 * connsPerCase,
+		"server " + seqString(seqServerPassiveClose): 2 * connsPerCase,
+		"server " + seqString(seqServerActiveClose):  2 * connsPerCase,
+	}
+	for k, n := range want {
+		if count[k] != n {
+			t.Errorf("%d connections with %s, want %d", count[k], k, n)
+		}
+	}
+	if len(clients) != total || nserv != total || accepts != total || connects != total {
+		t.Errorf("saw %d client and %d server sockets, %d accepts, %d connects; want %d each", len(clients), nserv, accepts, connects, total)
+	}
+	if !t.Failed() {
+		t.Logf("PASS: %s: %d connections, %d events, every side's sequence and owner right", strategy, total, len(evs))
+	}
+}
+
+// checkSide checks one socket's state events: owner on every one (softirq
+// ones included), loopback addresses, the server address on the right
+// side, and a lifetime and byte counts on the close.
+func checkSide(t *testing.T, role string, evs []Event, pid int, comm string, addr4, addr6 netip.AddrPort, server bool) {
+	t.Helper()
+	for i, e := range evs {
+		if int(e.PID) != pid || e.Comm != comm {
+			t.Errorf("%s %s event owned by %d/%q, want %d/%q", role, transition{e.OldState, e.NewState}, e.PID, e.Comm, pid, comm)
+			return
+		}
+		srv := e.Remote
+		if server {
+			srv = e.Local
+		}
+		if srv != addr4 && srv != addr6 {
+			t.Errorf("%s %s event has local %v remote %v; server is %v or %v", role, transition{e.OldState, e.NewState}, e.Local, e.Remote, addr4, addr6)
+			return
+		}
+		if !e.Local.Addr().IsLoopback() || !e.Remote.Addr().IsLoopback() || (i > 0 || server) && e.Local.Port() == 0 {
+			t.Errorf("%s %s event has local %v remote %v", role, transition{e.OldState, e.NewState}, e.Local, e.Remote)
+			return
+		}
+		if e.Kind == KindClose {
+			sent, recv := uint64(payloadOut), uint64(payloadBack)
+			if server {
+				sent, recv = recv, sent
+			}
+			// bytes_acked counts the SYN and FIN, bytes_received the FIN.
+			if e.BytesSent < sent || e.BytesSent > sent+2 || e.BytesReceived < recv || e.BytesReceived > recv+1 || e.Lifetime <= 0 {
+				t.Errorf("%s close: lifetime %v, sent %d received %d; want >0, %d, %d", role, e.Lifetime, e.BytesSent, e.BytesReceived, sent, recv)
+				return
+			}
+		}
+	}
+}
+
+func exchange(c *net.TCPConn, mode byte) error {
+	defer c.Close()
+	buf := make([]byte, payloadOut)
+	buf[0] = mode
+	if _, err := c.Write(buf); err != nil {
+		return err
+	}
+	if _, err := io.ReadFull(c, make([]byte, payloadBack)); err != nil {
+		return err
+	}
+	if mode == 's' {
+		io.Copy(io.Discard, c) // until the server's FIN
+	}
+	return nil
+}
+
+// TestIntegrationUDPUnix checks that UDP and unix sockets are reported on
+// creation and close, with their owner.
+func TestIntegrationUDPUnix(t *testing.T) {
+	needRoot(t)
+	names, pinned := strategiesUnderTest()
+	for _, s := range names {
+		t.Run(s, func(t *testing.T) {
+			tr := startTracer(t, s, pinned, Options{})
+			_, netns := netnsThread(t)
+			c := collect(tr, netns)
+			me, comm := os.Getpid(), selfComm(t)
+
+			const n = 50
+			for i := 0; i < n; i++ {
+				u, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				u.Close()
+				fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				unix.Close(fds[0])
+				unix.Close(fds[1])
+				fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				unix.Close(fd)
+			}
+			isClose := func(e Event) bool { return e.Kind == KindClose }
+			c.waitFor(isClose, 4*n)
+			evs := c.stop()
+			got := map[string]int{}
+			for _, e := range evs {
+				if int(e.PID) != me || e.Comm != comm {
+					t.Errorf("%s %s event owned by %d/%q, want %d/%q", e.Proto, e.Kind, e.PID, e.Comm, me, comm)
+					continue
+				}
+				if e.Inode == 0 {
+					t.Errorf("%s %s event without inode", e.Proto, e.Kind)
+				}
+				got[fmt.Sprintf("%s %s", e.Proto, e.Kind)]++
+			}
+			for k, want := range map[string]int{
+				// +1: loopbackUp's socket
+				"udp socket": n + 1, "udp bind": n, "udp close": n + 1,
+				"unix socket": 3 * n, "unix close": 3 * n,
+			} {
+				if got[k] != want {
+					t.Errorf("%d %s events, want %d (all: %v)", got[k], k, want, got)
+				}
+			}
+			if !t.Failed() {
+				t.Logf("PASS: %s: udp and unix sockets reported on create and close", s)
+			}
+		})
+	}
+}
+
+// TestIntegrationLost overflows a one-page ring buffer nobody reads and
+// checks the kernel counted the drops.
+func TestIntegrationLost(t *testing.T) {
+	needRoot(t)
+	names, pinned := strategiesUnderTest()
+	tr := startTracer(t, names[0], pinned, Options{RingSize: os.Getpagesize()})
+	_, netns := netnsThread(t)
+	_ = netns
+	const n = 200 // each makes two events (socket, close): far more than a page holds
+	for i := 0; i < n; i++ {
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unix.Close(fd)
+	}
+	lost := tr.Lost()
+	if lost == 0 {
+		t.Fatalf("FAIL: no lost events counted after %d events into a %d-byte ring", 2*n, os.Getpagesize())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	read := 0
+	for {
+		if _, err := tr.Read(ctx); err != nil {
+			break
+		}
+		read++
+	}
+	if read >= 2*n {
+		t.Errorf("read %d events but %d were counted lost", read, lost)
+	}
+	t.Logf("PASS: %d events lost, %d delivered", lost, read)
+}
