@@ -33,15 +33,50 @@ func Fast(opts Options) (Result, error) {
 }
 
 // FastIn is Fast in the network namespace nsPath refers to (e.g.
-// /proc/PID/ns/net): the netlink socket is created there, and unix
-// sockets are read from /proc/PID/net/unix. Needs CAP_SYS_ADMIN.
-func FastIn(nsPath, procNet string, opts Options) (Result, error) {
-	fd, err := diagSocketIn(nsPath)
+// /proc/PID/ns/net or /run/netns/NAME). The work runs on a locked OS
+// thread that enters the namespace, so both the netlink socket and
+// /proc/thread-self/net belong to it; the thread leaves the namespace
+// afterwards, or is retired if it cannot. Needs CAP_SYS_ADMIN.
+func FastIn(nsPath string, opts Options) (Result, error) {
+	nsfd, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return Result{}, err
+		return Result{}, fmt.Errorf("opening network namespace: %w", err)
 	}
-	defer unix.Close(fd)
-	return fastWith(fd, procNet, opts)
+	defer unix.Close(nsfd)
+	type out struct {
+		res Result
+		err error
+	}
+	ch := make(chan out, 1)
+	go func() {
+		runtime.LockOSThread()
+		self, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			ch <- out{err: fmt.Errorf("opening own network namespace: %w", err)}
+			return
+		}
+		defer unix.Close(self)
+		if err := unix.Setns(nsfd, unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			ch <- out{err: fmt.Errorf("entering network namespace %s: %w", nsPath, err)}
+			return
+		}
+		var o out
+		fd, err := diagSocket()
+		if err != nil {
+			o.err = err
+		} else {
+			o.res, o.err = fastWith(fd, "/proc/thread-self/net", opts)
+			unix.Close(fd)
+		}
+		if unix.Setns(self, unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		} // else: stay locked; the runtime retires the thread with us.
+		ch <- o
+	}()
+	o := <-ch
+	return o.res, o.err
 }
 
 func diagSocket() (int, error) {
@@ -52,48 +87,6 @@ func diagSocket() (int, error) {
 	// A big receive buffer lets the kernel fill whole 32k batches.
 	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 1<<20)
 	return fd, nil
-}
-
-// diagSocketIn opens a sock_diag socket inside another network
-// namespace: a socket stays in the namespace it was created in, so the
-// thread enters the namespace only for the socket(2) call.
-func diagSocketIn(nsPath string) (int, error) {
-	nsfd, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, fmt.Errorf("opening network namespace: %w", err)
-	}
-	defer unix.Close(nsfd)
-	type res struct {
-		fd  int
-		err error
-	}
-	ch := make(chan res, 1)
-	go func() {
-		runtime.LockOSThread()
-		self, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			runtime.UnlockOSThread()
-			ch <- res{-1, fmt.Errorf("opening own network namespace: %w", err)}
-			return
-		}
-		defer unix.Close(self)
-		if err := unix.Setns(nsfd, unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			ch <- res{-1, fmt.Errorf("entering network namespace: %w", err)}
-			return
-		}
-		fd, err := diagSocket()
-		if unix.Setns(self, unix.CLONE_NEWNET) != nil {
-			// The thread is stuck in the wrong namespace: leave it
-			// locked so the runtime retires it with this goroutine.
-			ch <- res{fd, err}
-			return
-		}
-		runtime.UnlockOSThread()
-		ch <- res{fd, err}
-	}()
-	r := <-ch
-	return r.fd, r.err
 }
 
 var diagSeq atomic.Uint32

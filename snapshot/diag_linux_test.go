@@ -178,3 +178,48 @@ func equalIgnoringTicks(t *testing.T, a, b []sock.Socket, report bool) bool {
 	}
 	return ok
 }
+
+// TestIntegrationFastIn reads a namespace from outside it.
+func TestIntegrationFastIn(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to enter a network namespace")
+	}
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Skip("needs unshare(1)")
+	}
+	// A child in its own namespace listening on a TCP port.
+	cmd := exec.Command(unshare, "-n", "sh", "-c", "ip link set lo up; exec python3 -c 'import socket,time; s=socket.socket(); s.bind((\"127.0.0.1\",4711)); s.listen(); time.sleep(30)'")
+	if err := cmd.Start(); err != nil {
+		t.Skip("cannot start child:", err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	nsPath := fmt.Sprintf("/proc/%d/ns/net", cmd.Process.Pid)
+	var res Result
+	for i := 0; i < 100; i++ {
+		time.Sleep(20 * time.Millisecond)
+		res, err = FastIn(nsPath, Options{Protos: []sock.Proto{sock.ProtoTCP}, Owners: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Sockets) > 0 {
+			break
+		}
+	}
+	if len(res.Sockets) != 1 || res.Sockets[0].Local.Port() != 4711 || res.Sockets[0].State != sock.StateListen {
+		t.Fatalf("sockets in the child's namespace: %+v", res.Sockets)
+	}
+	if o := res.Sockets[0].Owners; len(o) != 1 || o[0].PID != int32(cmd.Process.Pid) {
+		t.Fatalf("owners: %+v", o)
+	}
+	// Our own namespace is untouched afterwards.
+	own, err := Fast(Options{Protos: []sock.Proto{sock.ProtoTCP}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range own.Sockets {
+		if s.Local.Port() == 4711 && s.Inode == res.Sockets[0].Inode {
+			t.Fatal("the child's socket shows in our namespace")
+		}
+	}
+}
