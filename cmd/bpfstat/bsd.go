@@ -221,6 +221,9 @@ func runBSD(cmd *cobra.Command, args []string) error {
 	if f.sock.NumericAddr {
 		resolver.DNS = nil
 	}
+	if fixtureRoot != "" {
+		resolver = &names.Resolver{Root: fixtureRoot}
+	}
 	f.sock.Names, f.ifo.Names = resolver, resolver
 	f.ifo.NumericAddr, f.ifo.Wide, f.ifo.Family = f.sock.NumericAddr, f.sock.Wide, f.sock.Family
 	if h, err := os.Hostname(); err == nil {

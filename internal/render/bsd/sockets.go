@@ -117,6 +117,10 @@ func toInpcb(s *sock.Socket) inpcb {
 		in.tflags = s.BSD.TCPFlags
 		in.qlen, in.incq, in.q = s.BSD.QLen, s.BSD.IncQLen, s.BSD.QLimit
 	} else {
+		if s.Proto == sock.ProtoRaw {
+			// /proc/net/raw's "port" is the protocol; raw PCBs have none.
+			in.lport, in.fport = 0, 0
+		}
 		if st, ok := linuxToBSD[s.State]; ok {
 			in.state = st
 		}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// bsdCases render the captured Linux zoo the FreeBSD way (--style bsd),
+// plus FreeBSD netstat's error paths; -update rewrites testdata/bsd.
+var bsdCases = []string{
+	"--style bsd -a -n -f inet",
+	"--style bsd -an",
+	"--style=bsd -an -f unix",
+	"--style bsd -anW -6",
+	"--style bsd -a -f inet",
+	"--style bsd -f inet",
+	"--style bsd -anL",
+	"--style bsd -an -p udp",
+	"--style bsd -an -p tcp -4",
+	"--style bsd -p arp",
+	"--style bsd -f link",
+	"--style bsd -z",
+	"--style bsd -y",
+	"--style bsd -f",
+	"--style bsd -f foo",
+	"--style bsd -p xyz",
+	"--style bsd -s",
+	"--style bsd -an 5",
+	"--style bsd -an /boot/kernel/kernel",
+	"--style bsd -an -- -x",
+}
+
+func TestBSDGolden(t *testing.T) {
+	for _, c := range bsdCases {
+		args := strings.Fields(c)
+		t.Run(c, func(t *testing.T) {
+			got := render(t, args...)
+			name := strings.NewReplacer(" ", "_", "/", "%", "=", "_").Replace(c)
+			path := filepath.Join("testdata/bsd", name+".txt")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("reading golden file (run with -update to create it): %v", err)
+			}
+			if got != string(want) {
+				t.Errorf("bpfstat %s:\n%s\nwant:\n%s", c, got, want)
+			}
+		})
+	}
+}
+
+func TestStripStyle(t *testing.T) {
+	for in, want := range map[string]string{
+		"--style bsd -an":          "-an",
+		"-a --style=bsd -n":        "-a -n",
+		"-an -- --style bsd":       "-an -- --style bsd",
+		"--style":                  "",
+		"-f inet --style linux -a": "-f inet -a",
+	} {
+		if got := strings.Join(stripStyle(strings.Fields(in)), " "); got != want {
+			t.Errorf("%q: got %q, want %q", in, got, want)
+		}
+	}
+}
