@@ -1,7 +1,6 @@
 package snapshot
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -20,7 +19,17 @@ type scanner struct {
 	bad bool
 }
 
-func (sc *scanner) space() { sc.s = strings.TrimLeft(sc.s, " \t\n\r\v\f") }
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
+
+func (sc *scanner) space() {
+	i := 0
+	for i < len(sc.s) && isSpace(sc.s[i]) {
+		i++
+	}
+	sc.s = sc.s[i:]
+}
 
 func (sc *scanner) lit(c byte) {
 	if sc.bad {
@@ -107,9 +116,9 @@ func (sc *scanner) word() string {
 		return ""
 	}
 	sc.space()
-	i := strings.IndexAny(sc.s, " \t\n\r\v\f")
-	if i < 0 {
-		i = len(sc.s)
+	i := 0
+	for i < len(sc.s) && !isSpace(sc.s[i]) {
+		i++
 	}
 	if i == 0 {
 		sc.bad = true
@@ -147,6 +156,19 @@ func procAddr(h string) netip.Addr {
 	return netip.AddrFrom16(b)
 }
 
+// nextLine cuts the next line, with its newline, off *text.
+func nextLine(text *string) string {
+	i := strings.IndexByte(*text, '\n')
+	if i < 0 {
+		line := *text
+		*text = ""
+		return line
+	}
+	line := (*text)[:i+1]
+	*text = (*text)[i+1:]
+	return line
+}
+
 // ParseInet parses /proc/net/{tcp,tcp6,udp,udp6,udplite,udplite6,raw,raw6}.
 // The first line is a header. Lines netstat would reject become warnings
 // ("warning, got bogus tcp line.") and are skipped.
@@ -161,15 +183,15 @@ func ParseInet(r io.Reader, proto sock.Proto) (socks []sock.Socket, warnings []s
 	default:
 		return nil, nil, fmt.Errorf("parsing /proc/net: protocol %v is not an inet protocol", proto)
 	}
-	br := bufio.NewReaderSize(r, 64<<10)
-	for lnr := 0; ; lnr++ {
-		line, rerr := br.ReadString('\n')
-		if line == "" && rerr != nil {
-			if rerr != io.EOF {
-				return socks, warnings, fmt.Errorf("reading %s table: %w", name, rerr)
-			}
-			return socks, warnings, nil
-		}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading %s table: %w", name, err)
+	}
+	text := string(data)
+	// Lines are ~150 bytes: size the result once.
+	socks = make([]sock.Socket, 0, len(text)/140+1)
+	for lnr := 0; text != ""; lnr++ {
+		line := nextLine(&text)
 		if lnr == 0 {
 			continue
 		}
@@ -180,6 +202,7 @@ func ParseInet(r io.Reader, proto sock.Proto) (socks []sock.Socket, warnings []s
 		}
 		socks = append(socks, s)
 	}
+	return socks, warnings, nil
 }
 
 func parseInetLine(line string, proto sock.Proto, need int) (sock.Socket, bool) {
@@ -232,16 +255,15 @@ func parseInetLine(line string, proto sock.Proto, need int) (sock.Socket, bool) 
 // ParseUnix parses /proc/net/unix. The header tells whether the kernel
 // prints inodes (every kernel since 2.2 does).
 func ParseUnix(r io.Reader) (socks []sock.Socket, warnings []string, err error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading unix table: %w", err)
+	}
+	text := string(data)
+	socks = make([]sock.Socket, 0, len(text)/60+1)
 	hasInode := false
-	for lnr := 0; ; lnr++ {
-		line, rerr := br.ReadString('\n')
-		if line == "" && rerr != nil {
-			if rerr != io.EOF {
-				return socks, warnings, fmt.Errorf("reading unix table: %w", rerr)
-			}
-			return socks, warnings, nil
-		}
+	for lnr := 0; text != ""; lnr++ {
+		line := nextLine(&text)
 		if lnr == 0 {
 			hasInode = strings.Contains(line, "Inode")
 			continue
@@ -282,4 +304,5 @@ func ParseUnix(r io.Reader) (socks []sock.Socket, warnings []string, err error) 
 			NoInode:   !hasInode,
 		})
 	}
+	return socks, warnings, nil
 }

@@ -149,3 +149,19 @@ func FuzzParseUnix(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParseInet10k(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(tcpHeader)
+	for i := 0; i < 10000; i++ {
+		sb.WriteString("   1: 0100007F:B250 0100007F:0050 01 00000000:00000000 00:00000000 00000000     0        0 51315 1 0000000000000000 20 4 30 10 -1\n")
+	}
+	in := sb.String()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		if _, _, err := ParseInet(strings.NewReader(in), sock.ProtoTCP); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

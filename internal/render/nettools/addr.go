@@ -82,8 +82,21 @@ func fixV4(s string, a netip.Addr) string {
 	return s
 }
 
-// hostString is net-tools' ap->sprint: INET_sprint or INET6_sprint.
+// hostString is net-tools' ap->sprint: INET_sprint or INET6_sprint,
+// memoised per address (listings repeat a few addresses many times).
 func (r *renderer) hostString(a netip.Addr) string {
+	if h, ok := r.hosts[a]; ok {
+		return h
+	}
+	h := r.hostStringUncached(a)
+	if r.hosts == nil {
+		r.hosts = make(map[netip.Addr]string)
+	}
+	r.hosts[a] = h
+	return h
+}
+
+func (r *renderer) hostStringUncached(a netip.Addr) string {
 	if a.Is4() {
 		b := a.As4()
 		if r.numHosts || a.IsUnspecified() {
@@ -115,8 +128,26 @@ func (r *renderer) hostString(a netip.Addr) string {
 	return fixV4(inet6String(a), a)
 }
 
-// portString is net-tools' get_sname.
+type portKey struct {
+	port  uint16
+	proto string
+}
+
+// portString is net-tools' get_sname, memoised.
 func (r *renderer) portString(port uint16, proto string) string {
+	k := portKey{port, proto}
+	if p, ok := r.ports[k]; ok {
+		return p
+	}
+	p := r.portStringUncached(port, proto)
+	if r.ports == nil {
+		r.ports = make(map[portKey]string)
+	}
+	r.ports[k] = p
+	return p
+}
+
+func (r *renderer) portStringUncached(port uint16, proto string) string {
 	if port == 0 {
 		return "*"
 	}
@@ -142,7 +173,8 @@ func (r *renderer) addrPort(ap netip.AddrPort, proto string) string {
 		s := host[:min(al, len(host))] + ":" + port[:pl]
 		return clip(s, 127)
 	}
-	return clip(host+":"+port, 127)
+	s := host + ":" + port
+	return clip(s, 127)
 }
 
 func clip(s string, n int) string {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -99,6 +100,9 @@ type renderer struct {
 	numPorts bool
 	wide     bool
 	prog     map[uint64]string
+	buf      []byte // line scratch
+	hosts    map[netip.Addr]string
+	ports    map[portKey]string
 }
 
 // Listing prints one socket listing (netstat's main loop body without
@@ -367,8 +371,21 @@ func (r *renderer) inetLine(s *sock.Socket, table string) {
 		if s.State <= sock.StateClosing {
 			state = tcpStateName(s.State)
 		}
-		fmt.Fprintf(r.w, "%-4s  %6d %6d %-*s %-*s %-11s", prot, int64(s.RecvQ), int64(s.SendQ),
-			max(23, len(local)), local, max(23, len(remote)), remote, state)
+		// "%-4s  %6ld %6ld %-*s %-*s %-11s"
+		b := r.buf[:0]
+		b = padRight(b, prot, 4)
+		b = append(b, "  "...)
+		b = padLeftInt(b, int64(s.RecvQ), 6)
+		b = append(b, ' ')
+		b = padLeftInt(b, int64(s.SendQ), 6)
+		b = append(b, ' ')
+		b = padRight(b, local, 23)
+		b = append(b, ' ')
+		b = padRight(b, remote, 23)
+		b = append(b, ' ')
+		b = padRight(b, state, 11)
+		r.buf = b
+		r.w.Write(b)
 	case sock.ProtoRaw:
 		fmt.Fprintf(r.w, "%-4s  %6d %6d %-23s %-23s %-11d", prot, int64(s.RecvQ), int64(s.SendQ), local, remote, int32(s.State))
 	default:
@@ -379,7 +396,21 @@ func (r *renderer) inetLine(s *sock.Socket, table string) {
 		case sock.StateClose:
 			state = ""
 		}
-		fmt.Fprintf(r.w, "%-5s %6d %6d %-23s %-23s %-11s", prot, int64(s.RecvQ), int64(s.SendQ), local, remote, state)
+		// "%-5s %6ld %6ld %-23s %-23s %-11s"
+		b := r.buf[:0]
+		b = padRight(b, prot, 5)
+		b = append(b, ' ')
+		b = padLeftInt(b, int64(s.RecvQ), 6)
+		b = append(b, ' ')
+		b = padLeftInt(b, int64(s.SendQ), 6)
+		b = append(b, ' ')
+		b = padRight(b, local, 23)
+		b = append(b, ' ')
+		b = padRight(b, remote, 23)
+		b = append(b, ' ')
+		b = padRight(b, state, 11)
+		r.buf = b
+		r.w.Write(b)
 	}
 	r.finish(s.UID, s.Inode, timers)
 }
@@ -441,12 +472,33 @@ func (r *renderer) finish(uid uint32, inode uint64, timers string) {
 		fmt.Fprintf(r.w, "%-10d", inode)
 	}
 	if r.Programs {
-		fmt.Fprintf(r.w, " %-20s", r.progOf(inode))
+		r.buf = padRight(append(r.buf[:0], ' '), r.progOf(inode), 20)
+		r.w.Write(r.buf)
 	}
 	if r.Timers {
-		r.w.WriteString(" " + timers)
+		r.w.WriteByte(' ')
+		r.w.WriteString(timers)
 	}
 	r.w.WriteByte('\n')
+}
+
+// padRight appends s left-justified in a field of width w (printf %-*s).
+func padRight(b []byte, s string, w int) []byte {
+	b = append(b, s...)
+	for i := len(s); i < w; i++ {
+		b = append(b, ' ')
+	}
+	return b
+}
+
+// padLeftInt appends v right-justified in a field of width w (%*ld).
+func padLeftInt(b []byte, v int64, w int) []byte {
+	var tmp [24]byte
+	d := strconv.AppendInt(tmp[:0], v, 10)
+	for i := len(d); i < w; i++ {
+		b = append(b, ' ')
+	}
+	return append(b, d...)
 }
 
 func (r *renderer) unixHeader() {
