@@ -62,6 +62,10 @@ type Request struct {
 	// AllNetns lists every network namespace the daemon knows instead of
 	// the client's own.
 	AllNetns bool `json:"allNetns,omitempty"`
+	// ClientInode is the inode of the client's end of this connection.
+	// The daemon leaves both ends of the query's own connection out of
+	// the listing: netstat, reading /proc, has no such socket.
+	ClientInode uint64 `json:"clientInode,omitempty"`
 }
 
 // Header opens every reply.

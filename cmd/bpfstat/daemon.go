@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bpfstat/bpfstat/internal/daemon"
+)
+
+func init() { registerCommand(newDaemonCmd) }
+
+func newDaemonCmd() *cobra.Command {
+	var cfg daemon.Config
+	cmd := &cobra.Command{
+		Use:   "daemon",
+		Short: "keep the live socket table and answer bpfstat queries on a Unix socket",
+		Long: `Runs the eBPF tracer and the live socket table, and answers bpfstat clients
+on a Unix socket (default ` + daemon.DefaultSocket + `, or $BPFSTAT_SOCKET, or --socket).
+The socket is mode 0660 and its directory 0750, owned by root and --group.
+Clients get the sockets of their own network namespace (--all-netns: all);
+non-root clients see only their own processes' pids, as with netstat.`,
+		Args:         cobra.NoArgs,
+		SilenceUsage: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			stderr := cmd.ErrOrStderr()
+			cfg.Logf = func(format string, args ...any) {
+				fmt.Fprintf(stderr, "bpfstat daemon: "+format+"\n", args...)
+			}
+			if ready := os.Getenv("BPFSTAT_DAEMON_READY_FD"); ready != "" {
+				// Test hook: write one byte to this fd once listening.
+				cfg.Listening = func() {
+					var fd int
+					fmt.Sscan(ready, &fd)
+					f := os.NewFile(uintptr(fd), "ready")
+					f.Write([]byte{'\n'})
+					f.Close()
+				}
+			}
+			return daemon.Run(ctx, cfg)
+		},
+	}
+	cmd.Flags().StringVar(&cfg.Socket, "socket", "", "listen on this Unix socket path (default $BPFSTAT_SOCKET or "+daemon.DefaultSocket+")")
+	cmd.Flags().StringVar(&cfg.Group, "group", "", "group allowed to query (socket 0660, directory 0750)")
+	cmd.Flags().BoolVar(&cfg.NoTracer, "no-tracer", false, "do not load eBPF programs; read owners from /proc per query")
+	return cmd
+}
