@@ -2,8 +2,8 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"encoding/binary"
+	"errors"
 	"net"
 	"net/netip"
 	"path/filepath"
