@@ -367,7 +367,7 @@ func testTCP(t *testing.T, strategy string, pinned bool) {
 		seq    []transition
 		events []Event
 	}
-	clients := map[uint64]*side{}            // by cookie
+	clients := map[uint64]*side{}              // by cookie
 	servers := map[[2]netip.AddrPort][]*side{} // by (local, remote), in order
 	var accepts, connects int
 	for _, e := range evs {

@@ -389,3 +389,55 @@ func (t *Tracer) Close() error {
 	}
 	return nil
 }
+
+// MonotonicToTime converts an Event's Time (CLOCK_MONOTONIC) to wall-clock
+// time, using the clocks' current offset.
+func MonotonicToTime(ns uint64) time.Time {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return time.Time{}
+	}
+	now := time.Now()
+	return now.Add(-time.Duration(ts.Nano() - int64(ns)))
+}
+
+// Probe tries strategy name's TCP state hook alone, detaches it, and
+// reports whether it attached and, if not, why.
+func Probe(name string) Hook {
+	h := Hook{Name: "tcp state", Strategy: name}
+	var s *strategy
+	for i := range strategies {
+		if strategies[i].name == name {
+			s = &strategies[i]
+		}
+	}
+	if s == nil {
+		h.Err = fmt.Errorf("unknown strategy %q", name)
+		return h
+	}
+	h.Target = s.target
+	if err := rlimit.RemoveMemlock(); err != nil {
+		h.Err = fmt.Errorf("removing memlock limit: %w", err)
+		return h
+	}
+	spec, err := bpf.LoadBpfstat()
+	if err != nil {
+		h.Err = fmt.Errorf("reading BPF object: %w", err)
+		return h
+	}
+	if s.name == "tracepoint" {
+		if err := ensureTracefs(); err != nil {
+			h.Err = err
+			return h
+		}
+	}
+	coll, l, err := loadWith(spec, *s, Options{})
+	if err != nil {
+		h.Err = err
+		return h
+	}
+	l.Close()
+	coll.Close()
+	h.Attached = true
+	return h
+}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"time"
 )
 
 // Tracer is unavailable on this platform.
@@ -20,3 +21,14 @@ func (*Tracer) Read(context.Context) (Event, error) { return Event{}, ErrNotSupp
 func (*Tracer) Close() error                        { return nil }
 func (*Tracer) Strategies() []Hook                  { return nil }
 func (*Tracer) Lost() uint64                        { return 0 }
+
+// MonotonicToTime is unavailable outside Linux; it returns the zero time.
+func MonotonicToTime(uint64) time.Time { return time.Time{} }
+
+// Probe reports that no strategy works outside Linux.
+func Probe(name string) Hook {
+	return Hook{Name: "tcp state", Strategy: name, Err: fmt.Errorf("probing %s: %w", name, ErrNotSupported)}
+}
+
+// StrategyNames lists the TCP state hook strategies (none here).
+func StrategyNames() []string { return nil }
