@@ -11,3 +11,8 @@ import (
 func BSDInterfaces() ([]BSDIfAddr, error) {
 	return nil, fmt.Errorf("reading FreeBSD interfaces on %s: %w", runtime.GOOS, ErrNotSupported)
 }
+
+// BSDUDPStats is FreeBSD-only: it reads net.inet.udp.stats.
+func BSDUDPStats() (BSDUDPStat, error) {
+	return BSDUDPStat{}, fmt.Errorf("reading FreeBSD UDP statistics on %s: %w", runtime.GOOS, ErrNotSupported)
+}

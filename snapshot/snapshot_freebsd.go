@@ -152,3 +152,12 @@ func BSDInterfaces() ([]BSDIfAddr, error) {
 	}
 	return nil, fmt.Errorf("reading sysctl net.route.0.0.iflistl: %w", err)
 }
+
+// BSDUDPStats reads net.inet.udp.stats.
+func BSDUDPStats() (BSDUDPStat, error) {
+	b, err := bsdSysctl("net.inet.udp.stats")
+	if err != nil {
+		return BSDUDPStat{}, err
+	}
+	return DecodeBSDUDPStat(b)
+}

@@ -232,8 +232,16 @@ func runBSD(cmd *cobra.Command, args []string) error {
 		}
 	}
 	if f.stats > 0 {
-		fmt.Fprintf(ew, "%s: -s (protocol statistics) is not supported with --style bsd yet\n", prog)
-		return exitError(1)
+		if f.proto != "udp" || f.interfaces {
+			fmt.Fprintf(ew, "%s: -s is supported with --style bsd only as -s -p udp for now\n", prog)
+			return exitError(1)
+		}
+		st, err := bsdUDPStats()
+		if err != nil {
+			fmt.Fprintf(ew, "%s: %v\n", prog, err)
+			return exitError(1)
+		}
+		return bsd.UDPStats(w, st, f.stats)
 	}
 	if f.interfaces {
 		ifs, err := bsdInterfaces()
@@ -300,6 +308,55 @@ func bsdFamilies(af int) []sock.Family {
 		return []sock.Family{sock.FamilyUnix}
 	}
 	return nil
+}
+
+// bsdUDPStats reads UDP counters: struct udpstat on FreeBSD; on Linux
+// /proc/net/snmp's Udp line, mapped so that "delivered" is InDatagrams:
+// datagrams received = InDatagrams + NoPorts + InErrors + IgnoredMulti,
+// bad checksum = InCsumErrors, no socket = NoPorts, broadcast/multicast
+// undelivered = IgnoredMulti, full socket buffers = RcvbufErrors, other
+// input errors count as "bad data length field".
+func bsdUDPStats() (bsd.UDPStat, error) {
+	if runtime.GOOS == "freebsd" {
+		s, err := snapshot.BSDUDPStats()
+		return bsd.UDPStat{IPackets: s.IPackets, HdrOps: s.HdrOps, BadSum: s.BadSum, NoSum: s.NoSum, BadLen: s.BadLen,
+			NoPort: s.NoPort, NoPortBcast: s.NoPortBcast, FullSock: s.FullSock, PCBHashMiss: s.PCBHashMiss,
+			OPackets: s.OPackets, FilterMcast: s.FilterMcast}, err
+	}
+	root := fixtureRoot
+	if root == "" {
+		root = "/"
+	}
+	fh, err := os.Open(filepath.Join(root, "proc/net/snmp"))
+	if err != nil {
+		return bsd.UDPStat{}, fmt.Errorf("reading UDP statistics: %w", err)
+	}
+	defer fh.Close()
+	secs, err := snapshot.ParseSNMP(fh)
+	if err != nil && len(secs) == 0 {
+		return bsd.UDPStat{}, fmt.Errorf("reading UDP statistics: %w", err)
+	}
+	c := map[string]uint64{}
+	for _, sec := range secs {
+		if sec.Title == "Udp" {
+			for _, v := range sec.Counters {
+				c[v.Name] = v.Value
+			}
+		}
+	}
+	other := c["InErrors"]
+	for _, k := range []string{"RcvbufErrors", "InCsumErrors"} {
+		other -= min(other, c[k])
+	}
+	return bsd.UDPStat{
+		IPackets:    c["InDatagrams"] + c["NoPorts"] + c["InErrors"] + c["IgnoredMulti"],
+		BadLen:      other,
+		BadSum:      c["InCsumErrors"],
+		NoPort:      c["NoPorts"],
+		NoPortBcast: c["IgnoredMulti"],
+		FullSock:    c["RcvbufErrors"],
+		OPackets:    c["OutDatagrams"],
+	}, nil
 }
 
 // bsdInterfaces lists interfaces in getifaddrs(3) order: each

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -69,6 +71,32 @@ func TestStripStyle(t *testing.T) {
 	} {
 		if got := strings.Join(stripStyle(strings.Fields(in)), " "); got != want {
 			t.Errorf("%q: got %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestBSDUDPStats renders -s -p udp from a /proc/net/snmp fixture.
+func TestBSDUDPStats(t *testing.T) {
+	for _, c := range []string{"-s -p udp", "-ss -p udp"} {
+		old := fixtureRoot
+		fixtureRoot = "testdata/bsdroot"
+		var out, errb bytes.Buffer
+		code := runWith(append([]string{"netstat", "--style", "bsd"}, strings.Fields(c)...), &out, &errb)
+		fixtureRoot = old
+		got := out.String() + "--- stderr\n" + errb.String() + "--- exit " + strconv.Itoa(code) + "\n"
+		path := filepath.Join("testdata/bsd", "udpstats_"+strings.ReplaceAll(c, " ", "_")+".txt")
+		if *update {
+			if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("reading golden file (run with -update to create it): %v", err)
+		}
+		if got != string(want) {
+			t.Errorf("%s:\n%s\nwant:\n%s", c, got, want)
 		}
 	}
 }

@@ -322,3 +322,14 @@ func TestLnaof(t *testing.T) {
 		}
 	}
 }
+
+func TestUDPStats(t *testing.T) {
+	s := UDPStat{IPackets: 1000, BadSum: 1, NoPort: 20, NoPortBcast: 1, FullSock: 3, OPackets: 900}
+	for _, sflag := range []int{1, 2} {
+		var b bytes.Buffer
+		if err := UDPStats(&b, s, sflag); err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "udp_stats_s"+strconv.Itoa(sflag), b.Bytes())
+	}
+}
