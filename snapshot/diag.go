@@ -105,6 +105,13 @@ func netlinkMessages(buf []byte, seq uint32, fn func(payload []byte) error) (don
 		switch typ {
 		case nlmsgNoop:
 		case nlmsgDone:
+			// A dump that failed (e.g. no handler for the protocol)
+			// ends with the errno in NLMSG_DONE's payload.
+			if len(payload) >= 4 {
+				if errno := -int32(ne.Uint32(payload)); errno > 0 {
+					return false, diagErrno(errno)
+				}
+			}
 			return true, nil
 		case nlmsgError:
 			if len(payload) < 4 {

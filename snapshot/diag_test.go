@@ -100,6 +100,11 @@ func TestNetlinkMessages(t *testing.T) {
 	if !done || err != nil {
 		t.Fatalf("DONE: %v %v", done, err)
 	}
+	d := make([]byte, 4)
+	binary.NativeEndian.PutUint32(d, uint32(-2&0xffffffff))
+	if _, err := netlinkMessages(nlmsg(nlmsgDone, 7, d), 7, nil); err == nil {
+		t.Fatal("DONE with an errno accepted")
+	}
 	e := make([]byte, 20)
 	binary.NativeEndian.PutUint32(e, uint32(-2&0xffffffff))
 	if _, err := netlinkMessages(nlmsg(nlmsgError, 7, e), 7, nil); err == nil || err.Error() != "sock_diag: errno -2" && err.Error() != "sock_diag: errno 2" {
