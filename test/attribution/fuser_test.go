@@ -1,0 +1,188 @@
+//go:build linux
+
+package attribution
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// runAs runs bin with argv[0] name, so both tools print the same
+// program name in their messages.
+func runAs(t *testing.T, bin, name, stdin string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Args = append([]string{name}, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Stdin = strings.NewReader(stdin)
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("running %s %v: %v", bin, args, err)
+		}
+		code = ee.ExitCode()
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+// TestFuserMatchesPsmisc runs psmisc fuser and bpfstat's fuser on the
+// same names and wants stdout, stderr and exit status byte-identical.
+func TestFuserMatchesPsmisc(t *testing.T) {
+	z := setup(t)
+	ref, err := exec.LookPath("fuser")
+	if err != nil || ref == filepath.Join(z.dir, "fuser") {
+		t.Skip("needs psmisc fuser as the reference (apt-get install psmisc)")
+	}
+	u := filepath.Join(z.dir, "u.sock")
+	nob := filepath.Join(z.dir, "nobody.sock")
+	d := filepath.Join(z.dir, "d.sock")
+	cases := [][]string{
+		{"7001/tcp"},                  // pre-fork: the opener and three workers
+		{"-v", "7001/tcp"},            // the USER PID ACCESS COMMAND table
+		{"-u", "7001/tcp"},            // (user) after each pid
+		{"-n", "tcp", "7002"},         // dual-stack listener via -n
+		{"-4", "7002/tcp"},            // its v4-mapped connection is IPv6 to psmisc
+		{"-6", "7002/tcp"},            // listener and mapped connection
+		{"7004/tcp"},                  // V6ONLY listener
+		{"7003/udp"},                  // udp, bound and connected peers
+		{"-v", "7003/udp"},            //
+		{",127.0.0.1,7001/tcp"},       // by remote address and port: the client
+		{"7001,127.0.0.1/tcp"},        // local port and remote address
+		{"7002,::1/tcp"},              // IPv6 remote
+		{"7002,::ffff:127.0.0.1/tcp"}, // v4-mapped remote
+		{",,7002/tcp"},                // remote port only
+		{",::1,7002/tcp"},             // the IPv6 client
+		{"7010/tcp"},                  // SCM_RIGHTS: sender and receiver
+		{"-v", "7010/tcp"},            //
+		{"7020/tcp"},                  // its opener exited: the child holds it
+		{"7021/tcp"},                  // died with the process that exited
+		{"-v", "7030/tcp"},            // owned by nobody
+		{"-u", "7030/tcp"},            //
+		{"-a", "7099/tcp"},            // nothing there
+		{"-av", "7001/tcp", "7099/udp", "7003/udp"},
+		{"-s", "7001/tcp"},
+		{"7099/tcp"},
+		{"abc/tcp"},
+		{"-n", "udp", "7003", "7001/tcp"},
+		{"-4", "-6", "7001/tcp"},
+		{"-m", "7001/tcp"},
+		{"-Q", "7001/tcp"},
+		{"-x", "7001/tcp"},
+		{"--nope", "7001/tcp"},
+		{},
+		{"-l"},
+		{u},       // a unix socket path: listener and accepted socket
+		{"-v", d}, // a datagram server
+		{"-u", nob},
+		{filepath.Join(z.dir, "missing.sock")},
+		{"7001/tcp", "7010/tcp", "7030/tcp", u},
+	}
+	mustMatch := map[string]bool{
+		"7001/tcp": true, "7010/tcp": true, "7020/tcp": true, "-v 7030/tcp": true,
+		"7004/tcp": true, "7003/udp": true, ",127.0.0.1,7001/tcp": true, ",::1,7002/tcp": true, u: true, "-v " + d: true,
+	}
+	for _, args := range cases {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			var want, got result
+			// The machine's other processes come and go between the two
+			// runs ("Cannot stat file" lines): retry a few times.
+			for try := 0; try < 3; try++ {
+				want = runAs(t, ref, "fuser", "", args...)
+				got = runAs(t, z.bin, "fuser", "", args...)
+				if got == want {
+					if mustMatch[strings.Join(args, " ")] && want.code != 0 {
+						t.Errorf("psmisc found nothing for %q: the zoo is not what the test thinks", args)
+					}
+					return
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			t.Errorf("fuser %q:\npsmisc: code %d\nstdout %q\nstderr %q\nbpfstat: code %d\nstdout %q\nstderr %q",
+				args, want.code, want.stdout, want.stderr, got.code, got.stdout, got.stderr)
+		})
+	}
+}
+
+// TestFuserKill kills two identical victims, one with each tool, and
+// compares the outputs with the pids normalised. Only processes this
+// test started are signalled.
+func TestFuserKill(t *testing.T) {
+	z := setup(t)
+	ref, err := exec.LookPath("fuser")
+	if err != nil {
+		t.Skip("needs psmisc fuser")
+	}
+	for _, c := range []struct {
+		args  []string
+		stdin string
+		dies  bool
+	}{
+		{[]string{"-k", "-TERM", "7050/tcp"}, "", true},
+		{[]string{"-k", "-v", "7050/tcp"}, "", true},
+		{[]string{"-k", "-i", "7050/tcp"}, "n\n", false},
+		{[]string{"-k", "-i", "-s", "7050/tcp"}, "maybe\ny\n", true},
+		{[]string{"-k", "-w", "-HUP", "7050/tcp"}, "", true},
+	} {
+		var outs [2]result
+		for i, bin := range []string{ref, z.bin} {
+			v := startVictim(t, z)
+			r := runAs(t, bin, "fuser", c.stdin, c.args...)
+			pid := strconv.Itoa(v.Process.Pid)
+			r.stdout = strings.ReplaceAll(r.stdout, pid, "PID")
+			r.stderr = strings.ReplaceAll(r.stderr, pid, "PID")
+			outs[i] = r
+			done := make(chan error, 1)
+			go func() { done <- v.Wait() }()
+			select {
+			case <-done:
+				if !c.dies {
+					t.Errorf("%v: victim died", c.args)
+				}
+			case <-time.After(2 * time.Second):
+				if c.dies {
+					t.Errorf("%v with %s: victim still alive", c.args, bin)
+				}
+				v.Process.Kill()
+				<-done
+			}
+		}
+		if outs[0] != outs[1] {
+			t.Errorf("fuser %q:\npsmisc %+v\nbpfstat %+v", c.args, outs[0], outs[1])
+		}
+	}
+}
+
+// startVictim starts a process holding a listener on 7050.
+func startVictim(t *testing.T, z *zoo) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(z.dir, "zoo.test"), "-test.run=^$")
+	cmd.Env = append(os.Environ(), envRole+"=victim", envDir+"="+z.dir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 6)
+	if _, err := out.Read(buf); err != nil || string(buf) != "ready\n" {
+		t.Fatalf("victim: %q %v", buf, err)
+	}
+	return cmd
+}
