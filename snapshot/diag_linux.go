@@ -18,18 +18,23 @@ import (
 // and RAW tables come from netlink sock_diag (binary records, no text to
 // format and parse), unix sockets from /proc/net/unix (see diag.go for
 // why), owners from FastOwners. Sockets also carry their cookies. A table
-// sock_diag cannot dump (e.g. raw without CONFIG_INET_RAW_DIAG) is read
-// from /proc/net instead. With Options.Root set it is Sockets.
+// sock_diag cannot dump (e.g. raw without CONFIG_INET_RAW_DIAG), or every
+// table when Options.Root points at a fixture tree or netlink is not
+// available, is read from /proc/net instead. Fast never calls Sockets, so
+// Sockets may delegate to it.
 func Fast(opts Options) (Result, error) {
-	if opts.Root != "" && opts.Root != "/" {
-		return Sockets(opts)
+	root := opts.Root
+	if root == "" {
+		root = "/"
 	}
-	fd, err := diagSocket()
-	if err != nil {
-		return Sockets(opts)
+	fd := -1
+	if root == "/" {
+		if s, err := diagSocket(); err == nil {
+			fd = s
+			defer unix.Close(fd)
+		}
 	}
-	defer unix.Close(fd)
-	return fastWith(fd, "/proc/net", opts)
+	return fastWith(fd, root, filepath.Join(root, "proc/net"), opts)
 }
 
 // FastIn is Fast in the network namespace nsPath refers to (e.g.
@@ -67,7 +72,7 @@ func FastIn(nsPath string, opts Options) (Result, error) {
 		if err != nil {
 			o.err = err
 		} else {
-			o.res, o.err = fastWith(fd, "/proc/thread-self/net", opts)
+			o.res, o.err = fastWith(fd, "/", "/proc/thread-self/net", opts)
 			unix.Close(fd)
 		}
 		if unix.Setns(self, unix.CLONE_NEWNET) == nil {
@@ -90,6 +95,8 @@ func diagSocket() (int, error) {
 }
 
 var diagSeq atomic.Uint32
+
+var errNoNetlink = errors.New("no sock_diag socket")
 
 // diagTable is one inet table as sock_diag dumps it.
 type diagTable struct {
@@ -119,7 +126,7 @@ const (
 	otherDiagStates = ^uint32(0) &^ (1 << 13)
 )
 
-func fastWith(fd int, procNet string, opts Options) (Result, error) {
+func fastWith(fd int, root, procNet string, opts Options) (Result, error) {
 	var res Result
 	buf := make([]byte, 256<<10)
 	for _, t := range diagTables {
@@ -136,14 +143,17 @@ func fastWith(fd int, procNet string, opts Options) (Result, error) {
 			states = tcpDiagStates
 		}
 		n := len(res.Sockets)
-		err := diagDump(fd, buf, t.afFamily, t.ipproto, states, func(b []byte) error {
-			s, err := decodeInetDiag(b, t.proto)
-			if err != nil {
-				return err
-			}
-			res.Sockets = append(res.Sockets, s)
-			return nil
-		})
+		err := errNoNetlink
+		if fd >= 0 {
+			err = diagDump(fd, buf, t.afFamily, t.ipproto, states, func(b []byte) error {
+				s, err := decodeInetDiag(b, t.proto)
+				if err != nil {
+					return err
+				}
+				res.Sockets = append(res.Sockets, s)
+				return nil
+			})
+		}
 		if err != nil {
 			// Not dumpable here: read this table from /proc instead.
 			res.Sockets = res.Sockets[:n]
@@ -167,7 +177,7 @@ func fastWith(fd int, procNet string, opts Options) (Result, error) {
 		}
 	}
 	if opts.Owners {
-		owners, denied, err := FastOwners("/")
+		owners, denied, err := FastOwners(root)
 		if err != nil {
 			return res, err
 		}

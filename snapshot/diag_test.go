@@ -137,3 +137,21 @@ func FuzzNetlinkDiag(f *testing.F) {
 		fixRequestUIDs(socks)
 	})
 }
+
+// TestFastOnFixtureTree: with Root set, Fast reads /proc files like
+// Sockets does, owners included.
+func TestFastOnFixtureTree(t *testing.T) {
+	root := "../cmd/bpfstat/testdata/zoo"
+	opts := Options{Root: root, Owners: true}
+	want, err := Sockets(opts)
+	if err != nil {
+		t.Skip("fixture tree not readable:", err)
+	}
+	got, err := Fast(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Fast differs from Sockets on %s:\n got %+v\nwant %+v", root, got, want)
+	}
+}
