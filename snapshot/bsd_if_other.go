@@ -16,3 +16,14 @@ func BSDInterfaces() ([]BSDIfAddr, error) {
 func BSDUDPStats() (BSDUDPStat, error) {
 	return BSDUDPStat{}, fmt.Errorf("reading FreeBSD UDP statistics on %s: %w", runtime.GOOS, ErrNotSupported)
 }
+
+// BSDIPStats is FreeBSD-only: it reads net.inet.ip.stats.
+func BSDIPStats() (BSDIPStat, error) {
+	return BSDIPStat{}, fmt.Errorf("reading FreeBSD IP statistics on %s: %w", runtime.GOOS, ErrNotSupported)
+}
+
+// BSDICMPStats is FreeBSD-only: it reads net.inet.icmp.stats and
+// net.inet.icmp.maskrepl.
+func BSDICMPStats() (BSDICMPStat, bool, error) {
+	return BSDICMPStat{}, false, fmt.Errorf("reading FreeBSD ICMP statistics on %s: %w", runtime.GOOS, ErrNotSupported)
+}

@@ -33,3 +33,47 @@ func FuzzDecodeBSDUDPStat(f *testing.F) {
 		}
 	})
 }
+
+func TestDecodeBSDIPICMPStat(t *testing.T) {
+	b := make([]byte, 29*8)
+	for i := 0; i < 29; i++ {
+		binary.NativeEndian.PutUint64(b[8*i:], uint64(i+1))
+	}
+	ip, err := DecodeBSDIPStat(b)
+	if err != nil || ip.Total != 1 || ip.Delivered != 15 || ip.BadAddr != 29 || ip.RawOut != 25 {
+		t.Errorf("ipstat %+v %v", ip, err)
+	}
+	if _, err := DecodeBSDIPStat(b[:28*8]); !errors.Is(err, ErrBSDLayout) {
+		t.Errorf("short ipstat: %v", err)
+	}
+	c := make([]byte, 94*8)
+	for i := 0; i < 94; i++ {
+		binary.NativeEndian.PutUint64(c[8*i:], uint64(i))
+	}
+	ic, err := DecodeBSDICMPStat(c)
+	if err != nil || ic.Error != 0 || ic.OutHist[0] != 3 || ic.OutHist[40] != 43 || ic.BadCode != 44 || ic.Reflect != 48 ||
+		ic.InHist[0] != 49 || ic.InHist[40] != 89 || ic.NoRoute != 93 {
+		t.Errorf("icmpstat %+v %v", ic, err)
+	}
+	if _, err := DecodeBSDICMPStat(c[:93*8]); !errors.Is(err, ErrBSDLayout) {
+		t.Errorf("short icmpstat: %v", err)
+	}
+}
+
+func FuzzDecodeBSDIPStat(f *testing.F) {
+	f.Add(make([]byte, 29*8))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := DecodeBSDIPStat(b); (err == nil) != (len(b) == 29*8) {
+			t.Fatalf("%d bytes: %v", len(b), err)
+		}
+	})
+}
+
+func FuzzDecodeBSDICMPStat(f *testing.F) {
+	f.Add(make([]byte, 94*8))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := DecodeBSDICMPStat(b); (err == nil) != (len(b) == 94*8) {
+			t.Fatalf("%d bytes: %v", len(b), err)
+		}
+	})
+}

@@ -161,3 +161,24 @@ func BSDUDPStats() (BSDUDPStat, error) {
 	}
 	return DecodeBSDUDPStat(b)
 }
+
+// BSDIPStats reads net.inet.ip.stats.
+func BSDIPStats() (BSDIPStat, error) {
+	b, err := bsdSysctl("net.inet.ip.stats")
+	if err != nil {
+		return BSDIPStat{}, err
+	}
+	return DecodeBSDIPStat(b)
+}
+
+// BSDICMPStats reads net.inet.icmp.stats and whether the kernel answers
+// address mask requests (net.inet.icmp.maskrepl).
+func BSDICMPStats() (BSDICMPStat, bool, error) {
+	b, err := bsdSysctl("net.inet.icmp.stats")
+	if err != nil {
+		return BSDICMPStat{}, false, err
+	}
+	s, err := DecodeBSDICMPStat(b)
+	m, merr := unix.SysctlUint32("net.inet.icmp.maskrepl")
+	return s, merr == nil && m != 0, err
+}

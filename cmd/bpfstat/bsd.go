@@ -232,16 +232,7 @@ func runBSD(cmd *cobra.Command, args []string) error {
 		}
 	}
 	if f.stats > 0 {
-		if f.proto != "udp" || f.interfaces {
-			fmt.Fprintf(ew, "%s: -s is supported with --style bsd only as -s -p udp for now\n", prog)
-			return exitError(1)
-		}
-		st, err := bsdUDPStats()
-		if err != nil {
-			fmt.Fprintf(ew, "%s: %v\n", prog, err)
-			return exitError(1)
-		}
-		return bsd.UDPStats(w, st, f.stats)
+		return bsdStats(w, ew, prog, f)
 	}
 	if f.interfaces {
 		ifs, err := bsdInterfaces()
@@ -310,6 +301,61 @@ func bsdFamilies(af int) []sock.Family {
 	return nil
 }
 
+// bsdStats prints -s for one protocol (-p udp, ip or icmp).
+func bsdStats(w, ew io.Writer, prog string, f *bsdFlags) error {
+	var err error
+	switch {
+	case f.interfaces:
+		err = errors.New("per-interface statistics (-i -s) are not supported with --style bsd")
+	case f.proto == "udp":
+		var st bsd.UDPStat
+		if st, err = bsdUDPStats(); err == nil {
+			return bsd.UDPStats(w, st, f.stats)
+		}
+	case f.proto == "ip":
+		var st bsd.IPStat
+		if st, err = bsdIPStats(); err == nil {
+			return bsd.IPStats(w, st, f.stats)
+		}
+	case f.proto == "icmp":
+		var st bsd.ICMPStat
+		if st, err = bsdICMPStats(); err == nil {
+			return bsd.ICMPStats(w, st, f.stats)
+		}
+	default:
+		err = errors.New("-s is supported with --style bsd only with -p udp, -p ip or -p icmp")
+	}
+	fmt.Fprintf(ew, "%s: %v\n", prog, err)
+	return exitError(1)
+}
+
+// linuxSNMP reads /proc/net/snmp into section -> counter -> value.
+func linuxSNMP() (map[string]map[string]uint64, error) {
+	root := fixtureRoot
+	if root == "" {
+		root = "/"
+	}
+	fh, err := os.Open(filepath.Join(root, "proc/net/snmp"))
+	if err != nil {
+		return nil, fmt.Errorf("reading protocol statistics: %w", err)
+	}
+	defer fh.Close()
+	secs, err := snapshot.ParseSNMP(fh)
+	if err != nil && len(secs) == 0 {
+		return nil, fmt.Errorf("reading protocol statistics: %w", err)
+	}
+	m := map[string]map[string]uint64{}
+	for _, sec := range secs {
+		if m[sec.Title] == nil {
+			m[sec.Title] = map[string]uint64{}
+		}
+		for _, v := range sec.Counters {
+			m[sec.Title][v.Name] = v.Value
+		}
+	}
+	return m, nil
+}
+
 // bsdUDPStats reads UDP counters: struct udpstat on FreeBSD; on Linux
 // /proc/net/snmp's Udp line, mapped so that "delivered" is InDatagrams:
 // datagrams received = InDatagrams + NoPorts + InErrors + IgnoredMulti,
@@ -323,27 +369,11 @@ func bsdUDPStats() (bsd.UDPStat, error) {
 			NoPort: s.NoPort, NoPortBcast: s.NoPortBcast, FullSock: s.FullSock, PCBHashMiss: s.PCBHashMiss,
 			OPackets: s.OPackets, FilterMcast: s.FilterMcast}, err
 	}
-	root := fixtureRoot
-	if root == "" {
-		root = "/"
-	}
-	fh, err := os.Open(filepath.Join(root, "proc/net/snmp"))
+	snmp, err := linuxSNMP()
 	if err != nil {
-		return bsd.UDPStat{}, fmt.Errorf("reading UDP statistics: %w", err)
+		return bsd.UDPStat{}, err
 	}
-	defer fh.Close()
-	secs, err := snapshot.ParseSNMP(fh)
-	if err != nil && len(secs) == 0 {
-		return bsd.UDPStat{}, fmt.Errorf("reading UDP statistics: %w", err)
-	}
-	c := map[string]uint64{}
-	for _, sec := range secs {
-		if sec.Title == "Udp" {
-			for _, v := range sec.Counters {
-				c[v.Name] = v.Value
-			}
-		}
-	}
+	c := snmp["Udp"]
 	other := c["InErrors"]
 	for _, k := range []string{"RcvbufErrors", "InCsumErrors"} {
 		other -= min(other, c[k])
@@ -357,6 +387,63 @@ func bsdUDPStats() (bsd.UDPStat, error) {
 		FullSock:    c["RcvbufErrors"],
 		OPackets:    c["OutDatagrams"],
 	}, nil
+}
+
+// bsdIPStats reads IP counters: struct ipstat on FreeBSD; on Linux the
+// Ip line of /proc/net/snmp (InReceives, InHdrErrors as bad header
+// length, InAddrErrors, InUnknownProtos, InDelivers, ForwDatagrams,
+// OutRequests, OutDiscards, OutNoRoutes, Reasm* and Frag*).
+func bsdIPStats() (bsd.IPStat, error) {
+	if runtime.GOOS == "freebsd" {
+		s, err := snapshot.BSDIPStats()
+		return bsd.IPStat(s), err
+	}
+	snmp, err := linuxSNMP()
+	if err != nil {
+		return bsd.IPStat{}, err
+	}
+	c := snmp["Ip"]
+	return bsd.IPStat{
+		Total: c["InReceives"], BadHLen: c["InHdrErrors"], BadAddr: c["InAddrErrors"], NoProto: c["InUnknownProtos"],
+		Delivered: c["InDelivers"], Forward: c["ForwDatagrams"], LocalOut: c["OutRequests"], ODropped: c["OutDiscards"],
+		NoRoute: c["OutNoRoutes"], Fragments: c["ReasmReqds"], FragDropped: c["ReasmFails"], FragTimeout: c["ReasmTimeout"],
+		Reassembled: c["ReasmOKs"], Fragmented: c["FragOKs"], OFragments: c["FragCreates"], CantFrag: c["FragFails"],
+	}, nil
+}
+
+// bsdICMPStats reads ICMP counters: struct icmpstat on FreeBSD; on
+// Linux the IcmpMsg histograms of /proc/net/snmp, errors generated as
+// the sum of Out{DestUnreachs,TimeExcds,ParmProbs,SrcQuenchs,Redirects},
+// responses as Out{EchoReps,TimestampReps,AddrMaskReps}, InCsumErrors as
+// bad checksums and other InErrors as too short. Linux never answers
+// address mask requests: "disabled".
+func bsdICMPStats() (bsd.ICMPStat, error) {
+	if runtime.GOOS == "freebsd" {
+		s, mask, err := snapshot.BSDICMPStats()
+		return bsd.ICMPStat{Error: s.Error, OldICMP: s.OldICMP, OutHist: s.OutHist, BadCode: s.BadCode,
+			TooShort: s.TooShort, Checksum: s.Checksum, BadLen: s.BadLen, Reflect: s.Reflect, InHist: s.InHist,
+			BMcastEcho: s.BMcastEcho, BMcastTstamp: s.BMcastTstamp, BadAddr: s.BadAddr, NoRoute: s.NoRoute,
+			MaskRepl: mask, MaskKnown: true}, err
+	}
+	snmp, err := linuxSNMP()
+	if err != nil {
+		return bsd.ICMPStat{}, err
+	}
+	c, msg := snmp["Icmp"], snmp["IcmpMsg"]
+	st := bsd.ICMPStat{MaskKnown: true}
+	for _, k := range []string{"OutDestUnreachs", "OutTimeExcds", "OutParmProbs", "OutSrcQuenchs", "OutRedirects"} {
+		st.Error += c[k]
+	}
+	for _, k := range []string{"OutEchoReps", "OutTimestampReps", "OutAddrMaskReps"} {
+		st.Reflect += c[k]
+	}
+	st.Checksum = c["InCsumErrors"]
+	st.TooShort = c["InErrors"] - min(c["InErrors"], c["InCsumErrors"])
+	for i := 0; i <= bsd.ICMPMaxType; i++ {
+		st.InHist[i] = msg["InType"+strconv.Itoa(i)]
+		st.OutHist[i] = msg["OutType"+strconv.Itoa(i)]
+	}
+	return st, nil
 }
 
 // bsdInterfaces lists interfaces in getifaddrs(3) order: each

@@ -75,16 +75,16 @@ func TestStripStyle(t *testing.T) {
 	}
 }
 
-// TestBSDUDPStats renders -s -p udp from a /proc/net/snmp fixture.
-func TestBSDUDPStats(t *testing.T) {
-	for _, c := range []string{"-s -p udp", "-ss -p udp"} {
+// TestBSDStats renders -s -p udp|ip|icmp from a /proc/net/snmp fixture.
+func TestBSDStats(t *testing.T) {
+	for _, c := range []string{"-s -p udp", "-ss -p udp", "-s -p ip", "-ss -p ip", "-s -p icmp", "-ss -p icmp", "-s -p tcp", "-is -p udp"} {
 		old := fixtureRoot
 		fixtureRoot = "testdata/bsdroot"
 		var out, errb bytes.Buffer
 		code := runWith(append([]string{"netstat", "--style", "bsd"}, strings.Fields(c)...), &out, &errb)
 		fixtureRoot = old
 		got := out.String() + "--- stderr\n" + errb.String() + "--- exit " + strconv.Itoa(code) + "\n"
-		path := filepath.Join("testdata/bsd", "udpstats_"+strings.ReplaceAll(c, " ", "_")+".txt")
+		path := filepath.Join("testdata/bsd", "stats_"+strings.ReplaceAll(c, " ", "_")+".txt")
 		if *update {
 			if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 				t.Fatal(err)

@@ -333,3 +333,22 @@ func TestUDPStats(t *testing.T) {
 		golden(t, "udp_stats_s"+strconv.Itoa(sflag), b.Bytes())
 	}
 }
+
+func TestIPICMPStats(t *testing.T) {
+	ip := IPStat{Total: 5000, BadSum: 1, Fragments: 4, Reassembled: 2, Delivered: 4990, FastForward: 7, LocalOut: 4800, NoRoute: 1}
+	ic := ICMPStat{Error: 12, BadLen: 1, Reflect: 3, BadAddr: 1, MaskKnown: true}
+	ic.OutHist[0], ic.OutHist[3] = 3, 12
+	ic.InHist[8], ic.InHist[39] = 3, 1
+	for _, sflag := range []int{1, 2} {
+		var b bytes.Buffer
+		if err := IPStats(&b, ip, sflag); err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "ip_stats_s"+strconv.Itoa(sflag), b.Bytes())
+		b.Reset()
+		if err := ICMPStats(&b, ic, sflag); err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "icmp_stats_s"+strconv.Itoa(sflag), b.Bytes())
+	}
+}
