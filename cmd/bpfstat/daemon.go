@@ -2,20 +2,25 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/bpfstat/bpfstat/internal/daemon"
+	"github.com/bpfstat/bpfstat/internal/daemonproto"
 )
 
 func init() { registerCommand(newDaemonCmd) }
 
 func newDaemonCmd() *cobra.Command {
 	var cfg daemon.Config
+	var stats bool
 	cmd := &cobra.Command{
 		Use:   "daemon",
 		Short: "keep the live socket table and answer bpfstat queries on a Unix socket",
@@ -27,6 +32,9 @@ non-root clients see only their own processes' pids, as with netstat.`,
 		Args:         cobra.NoArgs,
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if stats {
+				return printDaemonStats(cmd.OutOrStdout(), cfg.Socket)
+			}
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			stderr := cmd.ErrOrStderr()
@@ -48,6 +56,21 @@ non-root clients see only their own processes' pids, as with netstat.`,
 	}
 	cmd.Flags().StringVar(&cfg.Socket, "socket", "", "listen on this Unix socket path (default $BPFSTAT_SOCKET or "+daemon.DefaultSocket+")")
 	cmd.Flags().StringVar(&cfg.Group, "group", "", "group allowed to query (socket 0660, directory 0750)")
+	cmd.Flags().BoolVar(&stats, "stats", false, "print a running daemon's table counters as JSON and exit")
 	cmd.Flags().BoolVar(&cfg.NoTracer, "no-tracer", false, "do not load eBPF programs; read owners from /proc per query")
 	return cmd
+}
+
+// printDaemonStats asks a running daemon for its counters.
+func printDaemonStats(w io.Writer, socket string) error {
+	hdr, _, err := daemon.Query(daemon.SocketPath(socket), daemonproto.Request{Kind: daemonproto.KindStats}, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(hdr.Stats)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
 }
