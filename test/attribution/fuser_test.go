@@ -23,8 +23,16 @@ type result struct {
 // program name in their messages.
 func runAs(t *testing.T, bin, name, stdin string, args ...string) result {
 	t.Helper()
+	return runAsUID(t, 0, bin, name, stdin, args...)
+}
+
+func runAsUID(t *testing.T, uid int, bin, name, stdin string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Args = append([]string{name}, args...)
+	if uid != 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid)}}
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.Stdin = strings.NewReader(stdin)
@@ -115,6 +123,56 @@ func TestFuserMatchesPsmisc(t *testing.T) {
 			t.Errorf("fuser %q:\npsmisc: code %d\nstdout %q\nstderr %q\nbpfstat: code %d\nstdout %q\nstderr %q",
 				args, want.code, want.stdout, want.stderr, got.code, got.stdout, got.stderr)
 		})
+	}
+}
+
+// TestFuserAsNobody: an unprivileged fuser sees only its own user's
+// processes, silently.
+func TestFuserAsNobody(t *testing.T) {
+	z := setup(t)
+	ref, err := exec.LookPath("fuser")
+	if err != nil {
+		t.Skip("needs psmisc fuser")
+	}
+	for _, args := range [][]string{
+		{"7030/tcp"}, {"-v", "7030/tcp"}, {"7001/tcp"}, {"-a", "7001/tcp"},
+		{"-v", filepath.Join(z.dir, "nobody.sock")},
+	} {
+		var want, got result
+		for try := 0; try < 3; try++ {
+			want = runAsUID(t, 65534, ref, "fuser", "", args...)
+			got = runAsUID(t, 65534, z.bin, "fuser", "", args...)
+			if got == want {
+				break
+			}
+		}
+		if got != want {
+			t.Errorf("fuser %q as nobody:\npsmisc  %+v\nbpfstat %+v", args, want, got)
+		}
+	}
+}
+
+// TestFuserFile: a plain file (the zoo's executable) is matched through
+// exe, fds and maps as psmisc does.
+func TestFuserFile(t *testing.T) {
+	z := setup(t)
+	ref, err := exec.LookPath("fuser")
+	if err != nil {
+		t.Skip("needs psmisc fuser")
+	}
+	exe := filepath.Join(z.dir, "zoo.test")
+	for _, args := range [][]string{{exe}, {"-v", exe}, {"-u", exe}} {
+		var want, got result
+		for try := 0; try < 3; try++ {
+			want = runAs(t, ref, "fuser", "", args...)
+			got = runAs(t, z.bin, "fuser", "", args...)
+			if got == want {
+				break
+			}
+		}
+		if got != want || want.code != 0 {
+			t.Errorf("fuser %q:\npsmisc  %+v\nbpfstat %+v", args, want, got)
+		}
 	}
 }
 
