@@ -122,6 +122,8 @@ func seedIf() []IfAddr {
 			Network: "192.168.1", Stats: IfStats{IPackets: 71968, OPackets: 67518}},
 		{Name: "fxp0", Up: true, MTU: 1500, Family: AFInet6, Network: "fe80:1::2a0:c9ff:feab:fb8a", Address: "fe80:1::2a0:c9ff:feab:fb8a",
 			Stats: IfStats{OPackets: 4}},
+		// FreeBSD 4.x-6.x printed nothing for an empty link-level
+		// address where 14 prints the interface name: a blank override.
 		{Name: "plip0", Up: true, MTU: 1500, Index: 2, Family: AFLink, Address: " "},
 		{Name: "lo0", Up: true, MTU: 16384, Index: 3, Family: AFLink, Address: " ", Stats: IfStats{IPackets: 76, OPackets: 76}},
 		{Name: "lo0", Up: true, MTU: 16384, Family: AFInet, Addr: netip.MustParseAddr("127.0.0.1"), Bits: 8, Network: "your-net",
