@@ -7,10 +7,11 @@ package main
 // options stop at the first operand, diagnostics are libc's "illegal
 // option -- x" and "option requires an argument -- x", both followed by
 // netstat's usage text and exit status 1. Supported: -4 -6 -a -f -I -i
-// -L -l -n -p -S -u -W -b -d. Modes bpfstat does not implement (-s, -r,
-// -g, -m, -B, -Q, -w, -x, -T, -R, -A, -C, -c, -P, -h, -z, -F, -M, -N,
-// -q and interval/core operands) fail with "not supported with --style
-// bsd" and exit status 1.
+// -L -l -n -p -S -u -W -b -d, and -s/-ss with -p udp, ip or icmp. Modes
+// bpfstat does not implement (other -s uses, -r, -g, -m, -B, -Q, -w, -x,
+// -T, -R, -A, -C, -c, -P, -h, -z, -F, -M, -N, -q and interval/core
+// operands) fail with a "not supported with --style bsd" message and
+// exit status 1.
 //
 // On Linux, -i shows Linux's interfaces (net.Interfaces order via the
 // snapshot's ioctls); address rows show 0 packets because Linux keeps no
