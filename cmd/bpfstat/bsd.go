@@ -241,16 +241,6 @@ func runBSD(cmd *cobra.Command, args []string) error {
 			fmt.Fprintf(ew, "%s: %v\n", prog, err)
 			return exitError(1)
 		}
-		if f.ifo.Interface != "" {
-			found := false
-			for _, a := range ifs {
-				found = found || a.Name == f.ifo.Interface
-			}
-			if !found {
-				// if.c prints nothing for an unknown -I interface.
-				ifs = nil
-			}
-		}
 		return bsd.Interfaces(w, ifs, f.ifo)
 	}
 	if f.sock.Family == bsd.AFLink {
@@ -270,7 +260,16 @@ func runBSD(cmd *cobra.Command, args []string) error {
 		fmt.Fprintf(ew, "%s: %v\n", prog, err)
 		return exitError(1)
 	}
-	return bsd.Sockets(w, res.Sockets, f.sock)
+	if err := bsd.Sockets(w, res.Sockets, f.sock); err != nil {
+		return err
+	}
+	if runtime.GOOS == "freebsd" {
+		// A pcblist that kept changing while read: netstat's notice.
+		for _, wn := range res.Warnings {
+			fmt.Fprintln(w, wn.Text)
+		}
+	}
+	return nil
 }
 
 func bsdProtos(f *bsdFlags) []sock.Proto {
