@@ -354,3 +354,19 @@ func TestIPICMPStats(t *testing.T) {
 		golden(t, "icmp_stats_s"+strconv.Itoa(sflag), b.Bytes())
 	}
 }
+
+func TestProtoColumn(t *testing.T) {
+	socks := []sock.Socket{
+		{Family: sock.FamilyInet, Proto: sock.ProtoRaw, RawProto: 255, Local: ap("0.0.0.0:0"), Remote: ap("0.0.0.0:0"), BSD: &sock.BSD{VFlag: vIPv4}},
+		{Family: sock.FamilyInet, Proto: sock.ProtoRaw, RawProto: 2, Local: ap("0.0.0.0:0"), Remote: ap("0.0.0.0:0"), BSD: &sock.BSD{VFlag: vIPv4}},
+	}
+	var b bytes.Buffer
+	if err := Sockets(&b, socks, Options{All: true, NumericAddr: true, NumericPort: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"\nip 4       0      0 *.*", "\nigm4       0      0 *.*"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("missing %q in\n%s", want, b.String())
+		}
+	}
+}

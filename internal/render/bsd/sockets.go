@@ -355,8 +355,8 @@ func (w *writer) inetRow(p protocol, inp *inpcb, istcp bool) {
 	case inp.vflag&vIPv4 != 0:
 		vchar = "4"
 	}
-	w.WriteString(trunc(p.name, 3))
-	w.pad(trunc(vchar, 2), 5-len(trunc(p.name, 3)), true, false)
+	w.pad(p.name, 3, true, true) // "%-3.3s%-2.2s ": "ip" + "4" is "ip 4 "
+	w.pad(vchar, 2, true, true)
 	w.WriteByte(' ')
 	if o.Listen {
 		w.pad(fmt.Sprintf("%d/%d/%d", inp.qlen, inp.incq, inp.q), 32, true, true)
