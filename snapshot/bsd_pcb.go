@@ -520,3 +520,28 @@ func bsdSortOwners(o []sock.Owner) {
 		}
 	}
 }
+
+// bsdRetries bounds how often a pcblist is read again while its
+// generation count changes during copyout (sockstat retries as often).
+const bsdRetries = 5
+
+// bsdReadStable reads a pcblist with read and decodes it, again while
+// its generation changes; after bsdRetries it keeps the last reading
+// with netstat's notice as a warning. A nil buffer (the sysctl does not
+// exist: protocol not in the kernel) is an empty list.
+func bsdReadStable(read func() ([]byte, error), table string, decode func([]byte) (BSDPCBList, error)) (BSDPCBList, []Warning, error) {
+	var last BSDPCBList
+	for try := 0; try < bsdRetries; try++ {
+		b, err := read()
+		if err != nil || b == nil {
+			return BSDPCBList{}, nil, err
+		}
+		l, err := decode(b)
+		if errors.Is(err, ErrBSDGenChanged) {
+			last = l
+			continue
+		}
+		return l, nil, err
+	}
+	return last, []Warning{{Table: table, Text: fmt.Sprintf("Some %s sockets may have been created or deleted.", table)}}, nil
+}

@@ -504,3 +504,40 @@ func FuzzDecodeBSDFiles(f *testing.F) {
 		}
 	})
 }
+
+func TestBSDReadStable(t *testing.T) {
+	stable := buildInetPCBList(freebsd14, true, 11, 11, sampleInet()[:1])
+	moving := buildInetPCBList(freebsd14, true, 10, 11, sampleInet()[:2])
+	decode := func(b []byte) (BSDPCBList, error) { return DecodeBSDInetPCBList(b, sock.ProtoTCP) }
+	// Changes twice, then settles: the settled list, no warning.
+	reads := 0
+	l, warn, err := bsdReadStable(func() ([]byte, error) {
+		reads++
+		if reads < 3 {
+			return moving, nil
+		}
+		return stable, nil
+	}, "tcp", decode)
+	if err != nil || len(warn) != 0 || reads != 3 || len(l.Sockets) != 1 || l.Gen != 11 {
+		t.Errorf("settling: reads %d, %d sockets, %v, %v", reads, len(l.Sockets), warn, err)
+	}
+	// Never settles: bounded retries, the last list and netstat's notice.
+	reads = 0
+	l, warn, err = bsdReadStable(func() ([]byte, error) { reads++; return moving, nil }, "tcp", decode)
+	if err != nil || reads != bsdRetries || len(l.Sockets) != 2 || len(warn) != 1 || warn[0].Text != "Some tcp sockets may have been created or deleted." {
+		t.Errorf("moving: reads %d, %d sockets, %v, %v", reads, len(l.Sockets), warn, err)
+	}
+	// A missing sysctl is an empty list; read and layout errors stop.
+	if l, _, err := bsdReadStable(func() ([]byte, error) { return nil, nil }, "tcp", decode); err != nil || len(l.Sockets) != 0 {
+		t.Errorf("missing: %v %v", l, err)
+	}
+	boom := errors.New("boom")
+	if _, _, err := bsdReadStable(func() ([]byte, error) { return nil, boom }, "tcp", decode); !errors.Is(err, boom) {
+		t.Errorf("read error: %v", err)
+	}
+	bad := append([]byte{}, stable...)
+	binary.NativeEndian.PutUint64(bad[bsdSizeXinpgen:], 1)
+	if _, _, err := bsdReadStable(func() ([]byte, error) { return bad, nil }, "tcp", decode); !errors.Is(err, ErrBSDLayout) {
+		t.Errorf("layout error: %v", err)
+	}
+}

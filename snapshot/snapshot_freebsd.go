@@ -13,10 +13,6 @@ import (
 	"github.com/bpfstat/bpfstat/internal/sock"
 )
 
-// bsdRetries bounds how often a pcblist is read again while its
-// generation count changes during copyout (sockstat retries as often).
-const bsdRetries = 5
-
 // bsdSysctl reads a sysctl, retrying when the buffer grew between the
 // size probe and the read. A missing node (ENOENT: protocol not in the
 // kernel) is reported as nil, nil.
@@ -38,24 +34,9 @@ func bsdSysctl(name string) ([]byte, error) {
 	return nil, fmt.Errorf("reading sysctl %s: %w", name, err)
 }
 
-// bsdPCBList reads and decodes one pcblist, again while its generation
-// changes; after bsdRetries it keeps the last reading with a warning, as
-// netstat does ("Some tcp sockets may have been created.").
+// bsdPCBList reads and decodes one pcblist with bsdReadStable.
 func bsdPCBList(name, table string, decode func([]byte) (BSDPCBList, error)) (BSDPCBList, []Warning, error) {
-	var last BSDPCBList
-	for try := 0; try < bsdRetries; try++ {
-		b, err := bsdSysctl(name)
-		if err != nil || b == nil {
-			return BSDPCBList{}, nil, err
-		}
-		l, err := decode(b)
-		if errors.Is(err, ErrBSDGenChanged) {
-			last = l
-			continue
-		}
-		return l, nil, err
-	}
-	return last, []Warning{{Table: table, Text: fmt.Sprintf("Some %s sockets may have been created or deleted.", table)}}, nil
+	return bsdReadStable(func() ([]byte, error) { return bsdSysctl(name) }, table, decode)
 }
 
 var bsdInetLists = []struct {
