@@ -60,28 +60,31 @@ func TestFuserMatchesPsmisc(t *testing.T) {
 	nob := filepath.Join(z.dir, "nobody.sock")
 	d := filepath.Join(z.dir, "d.sock")
 	cases := [][]string{
-		{"7001/tcp"},                  // pre-fork: the opener and three workers
-		{"-v", "7001/tcp"},            // the USER PID ACCESS COMMAND table
-		{"-u", "7001/tcp"},            // (user) after each pid
-		{"-n", "tcp", "7002"},         // dual-stack listener via -n
-		{"-4", "7002/tcp"},            // its v4-mapped connection is IPv6 to psmisc
-		{"-6", "7002/tcp"},            // listener and mapped connection
-		{"7004/tcp"},                  // V6ONLY listener
-		{"7003/udp"},                  // udp, bound and connected peers
-		{"-v", "7003/udp"},            //
-		{",127.0.0.1,7001/tcp"},       // by remote address and port: the client
-		{"7001,127.0.0.1/tcp"},        // local port and remote address
-		{"7002,::1/tcp"},              // IPv6 remote
-		{"7002,::ffff:127.0.0.1/tcp"}, // v4-mapped remote
-		{",,7002/tcp"},                // remote port only
-		{",::1,7002/tcp"},             // the IPv6 client
-		{"7010/tcp"},                  // SCM_RIGHTS: sender and receiver
-		{"-v", "7010/tcp"},            //
-		{"7020/tcp"},                  // its opener exited: the child holds it
-		{"7021/tcp"},                  // died with the process that exited
-		{"-v", "7030/tcp"},            // owned by nobody
-		{"-u", "7030/tcp"},            //
-		{"-a", "7099/tcp"},            // nothing there
+		{"7001/tcp"},                   // pre-fork: the opener and three workers
+		{"-v", "7001/tcp"},             // the USER PID ACCESS COMMAND table
+		{"-u", "7001/tcp"},             // (user) after each pid
+		{"-n", "tcp", "7002"},          // dual-stack listener via -n
+		{"-4", "7002/tcp"},             // its v4-mapped connection is IPv6 to psmisc
+		{"-6", "7002/tcp"},             // listener and mapped connection
+		{"7004/tcp"},                   // V6ONLY listener
+		{"7003/udp"},                   // udp, bound and connected peers
+		{"-v", "7003/udp"},             //
+		{",127.0.0.1,7001/tcp"},        // by remote address and port: the client
+		{"7001,127.0.0.1/tcp"},         // local port and remote address
+		{"7002,::1/tcp"},               // IPv6 remote
+		{"7002,::ffff:127.0.0.1/tcp"},  // v4-mapped remote
+		{",,7002/tcp"},                 // remote port only
+		{",::1,7002/tcp"},              // the IPv6 client
+		{"-v", "0,127.0.0.1,7001/tcp"}, // a name past column 20 in the -v table
+		{",127.0.0.1,7003/udp"},        // a connected UDP client
+		{"-u", "7001/tcp", "7001/tcp", ",127.0.0.1,7001/tcp"},
+		{"7010/tcp"},       // SCM_RIGHTS: sender and receiver
+		{"-v", "7010/tcp"}, //
+		{"7020/tcp"},       // its opener exited: the child holds it
+		{"7021/tcp"},       // died with the process that exited
+		{"-v", "7030/tcp"}, // owned by nobody
+		{"-u", "7030/tcp"}, //
+		{"-a", "7099/tcp"}, // nothing there
 		{"-av", "7001/tcp", "7099/udp", "7003/udp"},
 		{"-s", "7001/tcp"},
 		{"7099/tcp"},
