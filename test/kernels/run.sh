@@ -18,12 +18,17 @@ cache=${KMATRIX_CACHE:-$here/.cache}
 # resolve to; a mismatch (e.g. linux-image-amd64 on trixie is 6.12) is an error.
 kernels=${KMATRIX_KERNELS:-"6.1:linux-image-amd64 6.12:linux-image-6.12-amd64"}
 strategies=${KMATRIX_STRATEGIES:-"fentry tp_btf raw_tp tracepoint kprobe"}
+# Bounds: each strategy's test run, each guest, and the whole matrix. A hang
+# costs at most its strategy's timeout; nothing runs past the budget.
+test_timeout=${KMATRIX_TEST_TIMEOUT:-60s}
 boot_timeout=${KMATRIX_BOOT_TIMEOUT:-300}
-test_timeout=${KMATRIX_TEST_TIMEOUT:-120s}
+budget=${KMATRIX_BUDGET:-570}
 # The host's kernel is whatever CI runs on; on ours (6.18, lockdown) kprobes
 # and fentry are refused, so only these must attach there.
 host_must=${KMATRIX_HOST_MUST:-"tp_btf,raw_tp,tracepoint"}
 busybox=${KMATRIX_BUSYBOX:-/bin/busybox}
+# Extra NAME=value words for the tests' environment, host and guests alike.
+extra_env=${KMATRIX_ENV:-}
 
 log() { printf 'kmatrix: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 2; }
@@ -44,6 +49,12 @@ cleanup() {
 trap cleanup EXIT
 log "work directory $work (console logs are kept there)"
 start=$SECONDS
+
+# bounded WANT: WANT seconds, or what is left of the budget if that is less.
+bounded() {
+	local left=$((budget - (SECONDS - start)))
+	[ "$left" -gt "$1" ] && echo "$1" || echo "$((left > 0 ? left : 0))"
+}
 
 # --- kernels -----------------------------------------------------------------
 
@@ -133,9 +144,12 @@ pkgdir=$repo/${testpkg#./}
 logs=()
 must=()
 log "host: $(uname -r), strategies: $strategies"
-KMATRIX_STRATEGIES=$strategies KMATRIX_TEST_TIMEOUT=$test_timeout \
+set +e
+timeout -k 10 "$(bounded "$boot_timeout")" \
+	env KMATRIX_STRATEGIES="$strategies" KMATRIX_TEST_TIMEOUT="$test_timeout" $extra_env \
 	sh "$here/suite.sh" "$work/bin/test.bin" "$work/bin/bpfstat" "$pkgdir" 2>&1 |
 	tee "$work/host.log" | sed 's/^/[host] /'
+set -e
 logs+=(-log "host=$work/host.log")
 must+=(-must "host=$host_must")
 
@@ -162,7 +176,10 @@ if [ ${#vmlinuz[@]} -gt 0 ]; then
 	cp "$here/suite.sh" "$root/kmatrix/suite.sh"
 	cp "$work/bin/test.bin" "$work/bin/bpfstat" "$root/kmatrix/"
 	[ ! -d "$pkgdir/testdata" ] || cp -r "$pkgdir/testdata" "$root/kmatrix/pkg/"
-	printf 'export KMATRIX_STRATEGIES="%s" KMATRIX_TEST_TIMEOUT="%s"\n' "$strategies" "$test_timeout" >"$root/kmatrix/env"
+	{
+		printf 'export KMATRIX_STRATEGIES="%s" KMATRIX_TEST_TIMEOUT="%s"\n' "$strategies" "$test_timeout"
+		for kv in $extra_env; do printf 'export %s\n' "$kv"; done
+	} >"$root/kmatrix/env"
 	# Uncompressed: unpacking gzip under emulation costs more than it saves.
 	(cd "$root" && find . | cpio -o -H newc --quiet) >"$work/initramfs.cpio"
 	log "initramfs $(du -h "$work/initramfs.cpio" | cut -f1)"
@@ -172,7 +189,13 @@ for spec in $kernels; do
 	label=${spec%%:*}
 	[ -n "${vmlinuz[$label]:-}" ] || continue
 	image=$(readlink -f "${vmlinuz[$label]}")
-	log "$label: booting $(basename "$image") (timeout ${boot_timeout}s)"
+	limit=$(bounded "$boot_timeout")
+	if [ "$limit" -lt 30 ]; then
+		loud "$label: not booted: the matrix's ${budget}s budget is spent"
+		unavailable+=("$label=not booted: the matrix's ${budget}s budget was spent by earlier hangs")
+		continue
+	fi
+	log "$label: booting $(basename "$image") (timeout ${limit}s)"
 	[ ! -s "$image.config" ] || log "$label: $(grep -E '^CONFIG_(DEBUG_INFO_BTF|KPROBES|KPROBE_EVENTS|FPROBE|BPF_LSM|CGROUP_BPF|MPTCP)=' "$image.config" | tr '\n' ' ')"
 	t0=$SECONDS
 	# Strip \r and SeaBIOS's terminal escapes; the parser needs clean lines.
@@ -180,14 +203,14 @@ for spec in $kernels; do
 	# qemu exits 0 even after a guest panic: the verdict comes from the
 	# markers the guest prints, never from this exit status.
 	set +e
-	timeout -k 10 "$boot_timeout" qemu-system-x86_64 \
+	timeout -k 10 "$limit" qemu-system-x86_64 \
 		-accel tcg,thread=single -m 1G -nic none -nographic -no-reboot \
 		-kernel "${vmlinuz[$label]}" -initrd "$work/initramfs.cpio" \
 		-append "console=ttyS0 panic=-1 quiet" </dev/null 2>&1 |
 		sed -u 's/\r//g; s/\x1b\(c\|\[[0-9;?]*[a-zA-Z]\)//g' | tee "$work/$label.log" | sed "s/^/[$label] /"
 	rc=${PIPESTATUS[0]}
 	set -e
-	[ "$rc" != 124 ] || loud "$label: qemu killed after ${boot_timeout}s"
+	[ "$rc" != 124 ] || loud "$label: qemu killed after ${limit}s"
 	log "$label: guest finished after $((SECONDS - t0))s (qemu status $rc)"
 	logs+=(-log "$label=$work/$label.log")
 	must+=(-must "$label=all")
