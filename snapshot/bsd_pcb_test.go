@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -539,5 +541,45 @@ func TestBSDReadStable(t *testing.T) {
 	binary.NativeEndian.PutUint64(bad[bsdSizeXinpgen:], 1)
 	if _, _, err := bsdReadStable(func() ([]byte, error) { return bad, nil }, "tcp", decode); !errors.Is(err, ErrBSDLayout) {
 		t.Errorf("layout error: %v", err)
+	}
+}
+
+// TestBSDLayoutConstants ties the decoders' sizes and offsets to
+// testdata/freebsd_layout.txt, the output of testdata/freebsd_layout.c
+// (the FreeBSD 13/14 structs compiled with a 64-bit cc).
+func TestBSDLayoutConstants(t *testing.T) {
+	b, err := os.ReadFile("testdata/freebsd_layout.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		i := strings.LastIndexByte(line, ' ')
+		n, err := strconv.Atoi(line[i+1:])
+		if err != nil {
+			t.Fatalf("bad line %q", line)
+		}
+		got[line[:i]] = n
+	}
+	want := map[string]int{
+		"sizeof xinpgen": bsdSizeXinpgen, "sizeof xsocket": bsdSizeXsocket, "sizeof xinpcb": bsdSizeXinpcb,
+		"sizeof xtcpcb": bsdSizeXtcpcb, "sizeof xunpgen": bsdSizeXunpgen, "sizeof xunpcb": bsdSizeXunpcb,
+		"sizeof xfile": bsdSizeXfile, "sizeof if_data": bsdSizeIfData,
+		"xsocket.xso_so": xsoSo, "xsocket.so_pcb": xsoPCB, "xsocket.xso_protocol": xsoProtocol,
+		"xsocket.so_qlen": xsoQLen, "xsocket.so_qlimit": xsoQLimit, "xsocket.so_uid": xsoUID,
+		"xsocket.so_type": xsoType, "xsocket.so_rcv": xsoRcvCC, "xsocket.so_snd": xsoSndCC,
+		"xinpcb.inp_inc.inc_ie.ie_fport": xiFport, "xinpcb.inp_inc.inc_ie.ie_lport": xiLport,
+		"xinpcb.inp_inc.inc_ie.ie_dependfaddr": xiFaddr, "xinpcb.inp_inc.inc_ie.ie_dependladdr": xiLaddr,
+		"xinpcb.inp_gencnt": xiGencnt, "xinpcb.inp_ppcb": xiPPCB, "xinpcb.inp_flags": xiFlags, "xinpcb.inp_vflag": xiVflag,
+		"xtcpcb.xt_inp": xtInp, "xtcpcb.t_state": xtState, "xtcpcb.t_flags": xtFlags,
+		"xunpcb.unp_vnode": xuVnode, "xunpcb.unp_conn": xuConn, "xunpcb.xu_firstref": xuFirstRef,
+		"xunpcb.xu_nextref": xuNextRef, "xunpcb.unp_gencnt": xuGencnt, "xunpcb.xu_addr": xuAddr, "xunpcb.xu_socket": xuSocket,
+		"xfile.xf_pid": xfPID, "xfile.xf_uid": xfUID, "xfile.xf_fd": xfFD, "xfile.xf_type": xfType, "xfile.xf_data": xfData,
+		"if_msghdrl.ifm_data": bsdIfmHdrlMin,
+	}
+	for k, v := range want {
+		if g, ok := got[k]; !ok || g != v {
+			t.Errorf("%s: Go has %d, the C layout %d (present %v)", k, v, g, ok)
+		}
 	}
 }
