@@ -46,7 +46,7 @@ type Options struct {
 	NetNS string
 }
 
-// Usage is sockstat's usage line (printed by errx).
+// Usage is sockstat's usage line.
 const Usage = "usage: sockstat [-46CciLlnqSsUuvw] [-j jid] [-p ports] [-P protocols]"
 
 // ArgError is a command-line error: Msg goes to stderr prefixed with
@@ -57,8 +57,10 @@ type ArgError struct {
 
 func (e *ArgError) Error() string { return strings.Join(e.Lines, "") }
 
+// usageErr: FreeBSD 14's usage() prints the line as is (no program
+// name) and exits 1.
 func usageErr(pre ...string) *ArgError {
-	return &ArgError{Lines: append(pre, "sockstat: "+Usage+"\n")}
+	return &ArgError{Lines: append(pre, Usage+"\n")}
 }
 
 // Protocols maps protocol names to numbers as getprotobyname would;

@@ -38,7 +38,7 @@ func TestParseArgsDefaults(t *testing.T) {
 }
 
 func TestParseArgsErrors(t *testing.T) {
-	usage := "sockstat: " + Usage + "\n"
+	usage := Usage + "\n"
 	cases := []struct{ args, want string }{
 		{"-x", "sockstat: illegal option -- x\n" + usage},
 		{"-p", "sockstat: option requires an argument -- p\n" + usage},

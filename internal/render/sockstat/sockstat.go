@@ -309,17 +309,20 @@ func (r *renderer) each(fn func(e *entry, ow *sock.Owner, line string, row Row))
 				user = n
 			}
 		}
+		// FreeBSD 14's display(): "%s " then pad to 9, "%.10s" pad to
+		// 20, "%5lu " pad to 26, "%-3d " (displaysock pads to 30).
 		b.WriteString(user)
-		padForced(&b, colCommand)
+		b.WriteByte(' ')
+		padTo(&b, colCommand)
 		comm := h.ow.Comm
 		if len(comm) > 10 {
 			comm = comm[:10]
 		}
 		b.WriteString(comm)
-		padForced(&b, colPID)
-		fmt.Fprintf(&b, "%5d", h.ow.PID)
-		padForced(&b, colFD)
-		fmt.Fprintf(&b, "%-3d", h.ow.FD)
+		padTo(&b, colPID)
+		fmt.Fprintf(&b, "%5d ", h.ow.PID)
+		padTo(&b, colFD)
+		fmt.Fprintf(&b, "%-3d ", h.ow.FD)
 		row := Row{User: user, UID: ptr(h.e.s.UID), Command: comm, PID: ptr(h.ow.PID), FD: ptr(h.ow.FD)}
 		ow := h.ow
 		fn(h.e, &ow, r.displaySock(&b, h.e, &row), row)
@@ -339,7 +342,7 @@ func (r *renderer) each(fn func(e *entry, ow *sock.Owner, line string, row Row))
 	slices.SortStableFunc(unheld, func(a, b *entry) int { return cmpU64(a.s.Inode, b.s.Inode) })
 	for _, e := range append(timewait, unheld...) {
 		var b strings.Builder
-		fmt.Fprintf(&b, "%-8s %-10s %-5s %-3s", "?", "?", "?", "?")
+		fmt.Fprintf(&b, "%-8s %-10s %-5s %-2s ", "?", "?", "?", "?")
 		row := Row{}
 		fn(e, nil, r.displaySock(&b, e, &row), row)
 	}
@@ -352,12 +355,6 @@ func padTo(b *strings.Builder, col int) {
 	for b.Len() < col {
 		b.WriteByte(' ')
 	}
-}
-
-// padForced appends at least one space, then up to col ("do ... while").
-func padForced(b *strings.Builder, col int) {
-	b.WriteByte(' ')
-	padTo(b, col)
 }
 
 // addr is sockstat's printaddr for inet: "*" for the wildcard, ":*" for
@@ -414,8 +411,12 @@ func (r *renderer) displaySock(b *strings.Builder, e *entry, row *Row) string {
 	} else {
 		l := addr(e.local)
 		b.WriteString(l)
+		// sockstat forces a space only after a long IPv6 local address.
+		if e.vflag&vflag6 != 0 && b.Len() >= 58 {
+			b.WriteByte(' ')
+		}
 		offset += aw
-		padForced(b, offset)
+		padTo(b, offset)
 		f := addr(e.remote)
 		b.WriteString(f)
 		offset += aw
@@ -424,7 +425,7 @@ func (r *renderer) displaySock(b *strings.Builder, e *entry, row *Row) string {
 	isTCP := s.Proto == sock.ProtoTCP
 	if r.o.ID {
 		if isTCP || s.Proto == sock.ProtoUDP {
-			padForced(b, offset)
+			padTo(b, offset)
 			b.WriteString(strconv.FormatUint(s.Inode, 10))
 		}
 		offset += 9
@@ -440,7 +441,7 @@ func (r *renderer) displaySock(b *strings.Builder, e *entry, row *Row) string {
 	}
 	if r.o.Encaps {
 		if isTCP && st != 0 && st != 1 {
-			padForced(b, offset)
+			padTo(b, offset)
 			b.WriteString("0")
 		}
 		offset += 7
@@ -448,19 +449,19 @@ func (r *renderer) displaySock(b *strings.Builder, e *entry, row *Row) string {
 	if r.o.State {
 		offset += 13 // PATH STATE: SCTP only
 		if isTCP {
-			padForced(b, offset)
+			padTo(b, offset)
 			b.WriteString(row.State)
 		}
 		offset += 13
 	}
 	if r.o.Stack {
 		if isTCP {
-			padForced(b, offset)
+			padTo(b, offset)
 		}
 		offset += 33
 	}
 	if r.o.CC && isTCP {
-		padForced(b, offset)
+		padTo(b, offset)
 	}
 	b.WriteByte('\n')
 	return b.String()

@@ -49,6 +49,8 @@ func zoo() []sock.Socket {
 			Owners: []sock.Owner{own(500, 3, "dnsd")}},
 		{Family: sock.FamilyInet6, Proto: sock.ProtoUDP, Local: ap("[::]:5353"), Remote: ap("[::]:0"), State: sock.StateClose, UID: 4242, Inode: 1010,
 			Owners: []sock.Owner{own(501, 8, "mdns")}},
+		{Family: sock.FamilyInet6, Proto: sock.ProtoTCP, Local: ap("[2001:db8:1234:5678:9abc:def0:1234:5678]:65000"), Remote: ap("[2001:db8:1234:5678:9abc:def0:1234:5679]:443"),
+			State: sock.StateEstablished, UID: 998, Inode: 1012, Owners: []sock.Owner{own(1000, 3, "curl")}},
 		{Family: sock.FamilyInet, Proto: sock.ProtoRaw, Local: ap("0.0.0.0:1"), Inode: 1011, Owners: []sock.Owner{own(600, 3, "ping")}},
 		// Unix sockets.
 		{Family: sock.FamilyUnix, Proto: sock.ProtoUnix, UnixType: sock.TypeStream, UnixFlags: sock.UnixFlagAcceptCon, Path: "/run/app.sock", Inode: 2001,
@@ -80,6 +82,8 @@ func users(uid uint32) (string, bool) {
 	switch uid {
 	case 0:
 		return "root", true
+	case 998:
+		return "systemd-network", true
 	case 65534:
 		return "nobody", true
 	}
@@ -139,10 +143,10 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// TestLayout pins sockstat's column rules independently of the golden
-// files: USER then a space up to column 9, COMMAND cut to 10 bytes up to
-// 20, PID right-aligned in 5, FD left-aligned in 3 from 26, PROTO from 30
-// (no space forced), addresses from 37 in 22-column slots.
+// TestLayout pins FreeBSD 14 sockstat's column rules independently of the
+// golden files: "USER " up to column 9, COMMAND cut to 10 bytes up to 20,
+// "%5lu " PID up to 26, "%-3d " FD, PROTO from 30, addresses from 37 in
+// 22-column slots.
 func TestLayout(t *testing.T) {
 	o, _, _ := ParseArgs(nil)
 	var b bytes.Buffer
@@ -152,13 +156,14 @@ func TestLayout(t *testing.T) {
 	lines := strings.Split(b.String(), "\n")
 	want := []string{
 		"USER     COMMAND    PID   FD  PROTO  LOCAL ADDRESS         FOREIGN ADDRESS      ",
-		"root     ssh        123456 5  tcp6   ::1:41000             ::1:22",
+		"root     ssh        123456 5   tcp6  ::1:41000             ::1:22",
 		"nobody   dnsd         500 3   udp4   *:53                  *:*",
 		"4242     mdns         501 8   udp46  *:5353                *:*",
 		"root     server-wit   200 3   tcp46  *:8080                *:*",
 		"root     server-wit   200 7   tcp4   127.0.0.1:8080        127.0.0.1:40000",
-		"root     client       300 1234tcp4   127.0.0.1:40000       127.0.0.1:8080",
+		"root     client       300 1234 tcp4  127.0.0.1:40000       127.0.0.1:8080",
 		"root     sshd           1 4   tcp6   *:22                  *:*",
+		"systemd-network curl 1000 3   tcp6   2001:db8:1234:5678:9abc:def0:1234:5678:65000 2001:db8:1234:5678:9abc:def0:1234:5679:443",
 		"root     logger       802 5   dgram  -> /dev/log",
 		"root     syslogd      800 3   dgram  /dev/log <- [802 5],[801 3]",
 		"root     pair         703 3   stream -> [702 4]",
