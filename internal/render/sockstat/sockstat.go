@@ -183,7 +183,7 @@ func newRenderer(socks []sock.Socket, o Options, users UserLookup) *renderer {
 			continue
 		}
 		e.owners = append([]sock.Owner(nil), s.Owners...)
-		slices.SortStableFunc(e.owners, func(a, b sock.Owner) int {
+		slices.SortFunc(e.owners, func(a, b sock.Owner) int {
 			if a.PID != b.PID {
 				return int(b.PID) - int(a.PID)
 			}
@@ -291,7 +291,8 @@ func (r *renderer) each(fn func(e *entry, ow *sock.Owner, line string, row Row))
 			holds = append(holds, hold{e, ow})
 		}
 	}
-	slices.SortStableFunc(holds, func(a, b hold) int {
+	// (pid, fd) pairs are unique: no stable sort needed.
+	slices.SortFunc(holds, func(a, b hold) int {
 		if a.ow.PID != b.ow.PID {
 			return int(b.ow.PID) - int(a.ow.PID)
 		}

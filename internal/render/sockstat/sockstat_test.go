@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -215,5 +216,27 @@ func TestJSONHolders(t *testing.T) {
 	}
 	if len(pids) != 3 {
 		t.Errorf("listener *:80 holders = %v, want the three workers", pids)
+	}
+}
+
+// BenchmarkRender: 10,000 sockets with two holders each, as on a busy
+// server.
+func BenchmarkRender(b *testing.B) {
+	var socks []sock.Socket
+	for i := range 10000 {
+		socks = append(socks, sock.Socket{
+			Family: sock.FamilyInet, Proto: sock.ProtoTCP, State: sock.StateEstablished,
+			Local:  netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 443),
+			Remote: netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}), uint16(1024+i)),
+			Inode:  uint64(i + 1),
+			Owners: []sock.Owner{own(int32(100+i%50), int32(3+i), "nginx"), own(int32(200+i%50), int32(3+i), "nginx")},
+		})
+	}
+	o, _, _ := ParseArgs(nil)
+	b.ResetTimer()
+	for range b.N {
+		if err := Render(io.Discard, socks, o, users); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
