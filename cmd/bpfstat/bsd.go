@@ -260,6 +260,10 @@ func runBSD(cmd *cobra.Command, args []string) error {
 		fmt.Fprintf(ew, "%s: %v\n", prog, err)
 		return exitError(1)
 	}
+	if runtime.GOOS == "linux" && fixtureRoot == "" {
+		// Unix peers and IPV6_V6ONLY (tcp46) from sock_diag, when it answers.
+		f.sock.V6OnlyKnown = snapshot.FillSockDiag(res.Sockets) == nil
+	}
 	if err := bsd.Sockets(w, res.Sockets, f.sock); err != nil {
 		return err
 	}

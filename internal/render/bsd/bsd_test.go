@@ -227,7 +227,8 @@ func linuxSockets() []sock.Socket {
 		{Family: sock.FamilyInet6, Proto: sock.ProtoUDP, Local: ap("[::]:5353"), Remote: ap("[::]:0"), State: sock.StateClose},
 		{Family: sock.FamilyUnix, Proto: sock.ProtoUnix, UnixType: 1, Inode: 31337, Path: "/run/systemd/private", UnixFlags: sock.UnixFlagAcceptCon, State: sock.UnixUnconnected},
 		{Family: sock.FamilyUnix, Proto: sock.ProtoUnix, UnixType: 2, Inode: 4242, Path: "@/org/kernel/udev"},
-		{Family: sock.FamilyUnix, Proto: sock.ProtoUnix, UnixType: 1, Inode: 99, State: sock.UnixConnected},
+		{Family: sock.FamilyUnix, Proto: sock.ProtoUnix, UnixType: 1, Inode: 99, PeerInode: 100, State: sock.UnixConnected},
+		{Family: sock.FamilyInet6, Proto: sock.ProtoTCP, Local: ap("[::]:8080"), Remote: ap("[::]:0"), State: sock.StateListen, V6Only: true},
 	}
 }
 
@@ -252,6 +253,7 @@ func TestSockets(t *testing.T) {
 		{"linux_an", linuxSockets(), Options{All: true, NumericAddr: true, NumericPort: true}},
 		{"linux_a_inet_names", linuxSockets(), Options{All: true, Family: AFInet, Names: n}},
 		{"linux_anL", linuxSockets(), Options{All: true, NumericAddr: true, NumericPort: true, Listen: true}},
+		{"linux_an_v6only", linuxSockets(), Options{All: true, NumericAddr: true, NumericPort: true, V6OnlyKnown: true}},
 		{"empty", nil, Options{All: true}},
 	}
 	for _, c := range cases {

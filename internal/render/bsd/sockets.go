@@ -7,10 +7,11 @@
 // inp_vflag). Sockets from Linux do not; they are shown the way FreeBSD
 // would show the same socket, with these substitutes: the unix table's
 // Address column is the socket inode in hex (Linux exports no kernel
-// addresses), its Inode/Conn/Refs/Nextref columns are 0, TCP states map
-// one to one (NEW_SYN_RECV as SYN_RCVD), v4-mapped IPv6 sockets show as
-// tcp4/udp4 and other IPv6 sockets as tcp6/udp6 (the per-socket
-// IPV6_V6ONLY that would make them tcp46 is not in /proc).
+// addresses), its Conn column the peer's inode when sock_diag told it
+// (else 0) and Inode/Refs/Nextref are 0; TCP states map one to one
+// (NEW_SYN_RECV as SYN_RCVD); v4-mapped IPv6 sockets show as tcp4/udp4,
+// wildcard-bound IPv6 sockets without IPV6_V6ONLY as tcp46/udp46 when
+// Options.V6OnlyKnown, other IPv6 sockets as tcp6/udp6.
 package bsd
 
 import (
@@ -58,6 +59,10 @@ type Options struct {
 	// the Local Address column; no Idrop column in -i), as in old
 	// manuals and the seed page's examples.
 	Legacy bool
+	// V6OnlyKnown says Socket.V6Only was read (sock_diag) for sockets
+	// without a BSD part: a wildcard-bound IPv6 socket without
+	// IPV6_V6ONLY then shows as tcp46/udp46, as on FreeBSD.
+	V6OnlyKnown bool
 	// LocalDomain is trimmed from host names (netstat's trimdomain).
 	LocalDomain string
 	Names       Namer
@@ -96,7 +101,7 @@ type inpcb struct {
 	qlen, incq, q uint32
 }
 
-func toInpcb(s *sock.Socket) inpcb {
+func toInpcb(s *sock.Socket, v6onlyKnown bool) inpcb {
 	in := inpcb{lport: s.Local.Port(), fport: s.Remote.Port(), rcv: s.RecvQ, snd: s.SendQ, state: -1}
 	l, f := s.Local.Addr(), s.Remote.Addr()
 	if !l.IsValid() {
@@ -131,9 +136,12 @@ func toInpcb(s *sock.Socket) inpcb {
 				f = netip.IPv4Unspecified()
 			}
 		}
-		if l.Is4() {
+		switch {
+		case l.Is4():
 			in.vflag = vIPv4
-		} else {
+		case v6onlyKnown && !s.V6Only && l.IsUnspecified():
+			in.vflag = vIPv4 | vIPv6 // in6_pcbbind's dual-stack wildcard
+		default:
 			in.vflag = vIPv6
 		}
 		if s.State == sock.StateListen && s.Proto == sock.ProtoTCP {
@@ -264,7 +272,7 @@ func (w *writer) protopr(socks []sock.Socket, p protocol, first *bool) {
 		if p.proto == sock.ProtoRaw && (s.RawProto != p.raw || (s.Family == sock.FamilyInet6) != p.v6) {
 			continue
 		}
-		inp := toInpcb(s)
+		inp := toInpcb(s, o.V6OnlyKnown)
 		v4, v6 := inp.vflag&vIPv4 != 0, inp.vflag&vIPv6 != 0
 		switch o.Family {
 		case AFInet:
@@ -582,7 +590,7 @@ func (w *writer) unixpr(socks []sock.Socket) {
 			if s.BSD != nil {
 				b = *s.BSD
 			} else {
-				b.PCB = s.Inode
+				b.PCB, b.Conn = s.Inode, s.PeerInode
 				if s.UnixFlags&sock.UnixFlagAcceptCon != 0 {
 					b.QLen, b.QLimit = uint32(s.RecvQ), uint32(s.SendQ)
 					if b.QLimit == 0 {
