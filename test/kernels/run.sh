@@ -80,6 +80,10 @@ fetch_kernel() {
 		;;
 	esac
 	ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | awk '/^Version:/ {print $2; exit}')
+	if [ -z "$ver" ]; then
+		fallback_kernel "$label" "$meta depends on $pkg, which apt has no version of"
+		return
+	fi
 	file=$cache/vmlinuz-${pkg#linux-image-}_$ver
 	if [ ! -s "$file" ]; then
 		log "$label: downloading $pkg $ver (via $meta)"

@@ -138,6 +138,22 @@ var (
 
 const maxErrors = 20
 
+// The two ways a test says the kernel refused its pinned strategy: a skip
+// whose message contains "ruled out: <why>", or (tracer/'s convention: a
+// pinned strategy that cannot attach is an error) a failure whose message
+// contains "cannot attach: <why>". Either reads as <why> in the matrix, and
+// run.sh's must-attach list decides whether it fails the kernel.
+var refusals = []string{"ruled out: ", "cannot attach: "}
+
+func refusal(msg string) (why string, ok bool) {
+	for _, r := range refusals {
+		if i := strings.Index(msg, r); i >= 0 {
+			return msg[i+len(r):], true
+		}
+	}
+	return "", false
+}
+
 // Classify reads the `-test.v` output of one strategy's run. Subtests count
 // as leaves; a parent only counts when it has no subtests.
 func Classify(sec *Section) Cell {
@@ -189,8 +205,18 @@ func Classify(sec *Section) Cell {
 	}
 	var c Cell
 	var ruledOut, firstSkip string
+	refused := 0 // failed leaves whose last message is a refusal
 	for _, name := range order {
 		t := tests[name]
+		if t.result == "FAIL" && !isParent(name) && len(t.logs) > 0 {
+			if why, ok := refusal(t.logs[len(t.logs)-1]); ok {
+				refused++
+				if ruledOut == "" {
+					ruledOut = why
+				}
+				continue
+			}
+		}
 		if t.result == "FAIL" {
 			// A parent fails with its subtest; name only the subtest.
 			if !isParent(name) || len(t.logs) > 0 {
@@ -218,8 +244,8 @@ func Classify(sec *Section) Cell {
 			if firstSkip == "" {
 				firstSkip = reason
 			}
-			if ruledOut == "" && strings.Contains(reason, "ruled out") {
-				ruledOut = reason
+			if why, ok := refusal(reason); ok && ruledOut == "" {
+				ruledOut = why
 			}
 		case "":
 			// Started but never finished: the binary died in it.
@@ -234,23 +260,24 @@ func Classify(sec *Section) Cell {
 		if len(c.Failed) == 0 {
 			c.Detail = "test binary panicked"
 		}
+	case refused > 0 && c.Passed > 0:
+		c.Outcome = Failed
+		c.Detail = fmt.Sprintf("%d tests passed but %d could not attach: %s", c.Passed, refused, ruledOut)
 	case !sec.Done:
 		c.Outcome = Failed
 		c.Detail = "output broke off before the test binary exited (guest timeout or panic?)"
-	case sec.RC != 0:
+	case sec.RC != 0 && refused == 0:
 		c.Outcome = Failed
 		c.Detail = fmt.Sprintf("test binary exited with status %d", sec.RC)
 		c.Errors = append(c.Errors, lastLines(sec.Lines, 10)...)
-	case c.Passed == 0 && c.Skipped == 0:
+	case c.Passed == 0 && c.Skipped == 0 && refused == 0:
 		c.Outcome = Failed
 		c.Detail = "no Integration tests ran"
 	case c.Passed == 0:
 		c.Outcome = RuledOut
 		c.Detail = firstSkip
 		if ruledOut != "" {
-			// "strategy kprobe ruled out: <why>" reads as <why> in its cell.
-			_, why, _ := strings.Cut(ruledOut, "ruled out: ")
-			c.Detail = why
+			c.Detail = ruledOut
 		}
 	default:
 		c.Outcome = Attached

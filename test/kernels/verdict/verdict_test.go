@@ -151,3 +151,22 @@ func TestReportNeverBooted(t *testing.T) {
 		t.Errorf("report lists strategies of a guest that never booted:\n%s", out.String())
 	}
 }
+
+func TestClassifyPinnedCannotAttach(t *testing.T) {
+	run := parseFile(t, "host-tracer-pinned.log")
+	tests := []struct {
+		strategy string
+		outcome  Outcome
+		detail   string
+	}{
+		{"fentry", RuledOut, "starting tracer: no way to attach the TCP state hook: fentry: this kernel refuses fentry programs (lockdown, or no BPF trampoline): loading programs: program state_fentry: load program: operation not permitted"},
+		{"tp_btf", Failed, "failed: TestIntegrationLost"},
+		{"raw_tp", Failed, "1 tests passed but 1 could not attach: made up for the test"},
+	}
+	for _, tt := range tests {
+		c := Classify(run.Strategies[tt.strategy])
+		if c.Outcome != tt.outcome || c.Detail != tt.detail {
+			t.Errorf("%s: %v %q, want %v %q", tt.strategy, c.Outcome, c.Detail, tt.outcome, tt.detail)
+		}
+	}
+}
