@@ -135,6 +135,13 @@ func newRenderer(socks []sock.Socket, o Options, users UserLookup) *renderer {
 			if !o.IPv4 && !o.IPv6 {
 				continue
 			}
+			// Linux lists half-open connections (request sockets) in
+			// /proc/net/tcp; FreeBSD keeps them in the syncache, outside
+			// the pcblist sockstat reads.
+			if s.Proto == sock.ProtoTCP && s.BSD == nil && s.Inode == 0 &&
+				(s.State == sock.StateSynRecv || s.State == sock.StateNewSynRecv) {
+				continue
+			}
 			e.proto = s.Proto.String()
 			e.vflag = inetVFlag(s)
 			if e.vflag&vflag4 != 0 && s.Family == sock.FamilyInet6 && e.vflag&vflag6 == 0 {

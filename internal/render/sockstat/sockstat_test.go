@@ -43,6 +43,7 @@ func zoo() []sock.Socket {
 		{Family: sock.FamilyInet6, Proto: sock.ProtoTCP, Local: ap("[::1]:41000"), Remote: ap("[::1]:22"), State: sock.StateSynSent, Inode: 1006,
 			Owners: []sock.Owner{own(123456, 5, "ssh")}},
 		{Family: sock.FamilyInet, Proto: sock.ProtoTCP, Local: ap("127.0.0.1:80"), Remote: ap("127.0.0.1:39000"), State: sock.StateTimeWait},
+		{Family: sock.FamilyInet, Proto: sock.ProtoTCP, Local: ap("127.0.0.1:80"), Remote: ap("127.0.0.1:39001"), State: sock.StateSynRecv},
 		{Family: sock.FamilyInet, Proto: sock.ProtoTCP, Local: ap("10.0.0.1:443"), Remote: ap("192.0.2.7:51000"), State: sock.StateCloseWait, Inode: 1007},
 		{Family: sock.FamilyInet, Proto: sock.ProtoTCP, Local: ap("127.0.0.1:9000"), Remote: ap("0.0.0.0:0"), State: sock.StateListen, Inode: 1008,
 			Owners: []sock.Owner{own(400, 3, "sender"), own(401, 5, "receiver")}},
