@@ -236,6 +236,10 @@ func runBSD(cmd *cobra.Command, args []string) error {
 		return bsdStats(w, ew, prog, f)
 	}
 	if f.interfaces {
+		if f.sock.All {
+			fmt.Fprintf(ew, "%s: -i -a (multicast group rows) is not supported with --style bsd\n", prog)
+			return exitError(1)
+		}
 		ifs, err := bsdInterfaces()
 		if err != nil {
 			fmt.Fprintf(ew, "%s: %v\n", prog, err)

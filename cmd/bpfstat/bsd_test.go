@@ -23,6 +23,7 @@ var bsdCases = []string{
 	"--style bsd -an -p tcp -4",
 	"--style bsd -p arp",
 	"--style bsd -f link",
+	"--style bsd -ia",
 	"--style bsd -z",
 	"--style bsd -y",
 	"--style bsd -f",
