@@ -101,3 +101,30 @@ func TestBSDStats(t *testing.T) {
 		}
 	}
 }
+
+func TestParseBSDFlags(t *testing.T) {
+	var ew bytes.Buffer
+	f, err := parseBSDFlags("netstat", []string{"-anfinet6", "-W", "-p", "tcp"}, &ew)
+	if err != nil || !f.sock.All || !f.sock.NumericAddr || !f.sock.NumericPort || f.sock.Family != 2 || !f.sock.Wide || f.proto != "tcp" {
+		t.Fatalf("clustered: %+v %v", f, err)
+	}
+	// BSD getopt stops at the first operand: "-a" after it is an operand
+	// (a kernel image to FreeBSD's netstat).
+	if _, err := parseBSDFlags("netstat", []string{"-n", "kernel", "-a"}, &ew); err == nil || !strings.Contains(err.Error(), "kernel core") {
+		t.Errorf("operand: %v", err)
+	}
+	ew.Reset()
+	if _, err := parseBSDFlags("netstat", []string{"-n", "-:"}, &ew); err != errUsage || ew.String() != "netstat: illegal option -- :\n" {
+		t.Errorf("colon: %v %q", err, ew.String())
+	}
+	ew.Reset()
+	if _, err := parseBSDFlags("netstat", []string{"-np"}, &ew); err != errUsage || ew.String() != "netstat: option requires an argument -- p\n" {
+		t.Errorf("missing argument: %v %q", err, ew.String())
+	}
+	if f, err := parseBSDFlags("netstat", []string{"-ss", "-p", "udp", "-I", "em0"}, &ew); err != nil || f.stats != 2 || !f.interfaces || f.ifo.Interface != "em0" {
+		t.Errorf("-ss -I: %+v %v", f, err)
+	}
+	if _, err := parseBSDFlags("netstat", []string{"-an", "0"}, &ew); err != errUsage {
+		t.Errorf("interval 0: %v", err)
+	}
+}
