@@ -37,6 +37,10 @@
 /* Runtime knobs, set by package tracer before load. */
 const volatile __u32 ignore_tgid = 0;   /* drop events owned by this process */
 const volatile bool track_by_ptr = false; /* the state hook cannot use sk_storage */
+/* Wake the reader only once this much is queued (0: on every record the
+ * reader has caught up with); the reader polls on a short timer for the
+ * rest. One wakeup per event costs more than the event itself. */
+const volatile __u32 wakeup_bytes = 0;
 
 /* struct owner: who holds a socket, written in process context only. */
 struct owner {
@@ -136,6 +140,18 @@ const struct event *unused_event __attribute__((unused));
 const enum event_kind unused_kind __attribute__((unused));
 const enum event_flag unused_flag __attribute__((unused));
 
+static __always_inline __u64 wakeup_flags(void)
+{
+	if (!wakeup_bytes)
+		return 0;
+	/* Wake once, as the queue crosses the mark: waking on every record
+	 * past it costs an irq_work each and made events 5x dearer. */
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	if (avail >= wakeup_bytes && avail < wakeup_bytes + sizeof(struct event) + 8)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline struct event *reserve(void)
 {
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -184,31 +200,41 @@ static __always_inline bool set_owner(struct event *e, const struct owner *o)
 	return true;
 }
 
+/*
+ * SK(btf, sk, field): a plain load where sk is a BTF pointer (tp_btf,
+ * fentry: checked by the verifier, no helper call), else a CO-RE
+ * bpf_probe_read_kernel. btf must be a compile-time constant so that the
+ * other branch is compiled out. Only for fields of struct sock itself: the
+ * verifier refuses casts of a BTF pointer to a larger type.
+ */
+#define SK(btf, sk, field) ((btf) ? (sk)->field : BPF_CORE_READ(sk, field))
+
 /* Addresses, protocol and identity of a kernel socket (any context). */
-static __always_inline void fill_sock(struct event *e, struct sock *sk)
+static __always_inline void fill_sock(struct event *e, struct sock *sk, const bool btf)
 {
-	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	e->type = BPF_CORE_READ(sk, sk_type);
-	e->protocol = BPF_CORE_READ(sk, sk_protocol);
-	e->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-	e->cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
-	struct socket *so = BPF_CORE_READ(sk, sk_socket);
+	e->family = SK(btf, sk, __sk_common.skc_family);
+	e->type = SK(btf, sk, sk_type);
+	e->protocol = SK(btf, sk, sk_protocol);
+	struct net *net = SK(btf, sk, __sk_common.skc_net.net);
+	e->netns = btf ? net->ns.inum : BPF_CORE_READ(net, ns.inum);
+	e->cookie = btf ? bpf_get_socket_cookie(sk) : BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+	struct socket *so = SK(btf, sk, sk_socket);
 	if (so)
 		e->inode = BPF_CORE_READ((struct socket_alloc *)so, vfs_inode.i_ino);
 	if (e->family == AF_UNIX) {
 		e->protocol = 0;
 		return;
 	}
-	/* inet_sport, not skc_num: tcp_set_state(TCP_CLOSE) releases the port
-	 * (clearing skc_num) before some transitions are traced. */
-	e->sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	/* tcp_set_state(TCP_CLOSE) releases the port (clearing skc_num)
+	 * before some transitions are traced; inet_sport survives. */
+	e->sport = SK(btf, sk, __sk_common.skc_num);
 	if (!e->sport)
-		e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		e->sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	e->dport = bpf_ntohs(SK(btf, sk, __sk_common.skc_dport));
 	if (e->family == AF_INET) {
-		__u32 a = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__u32 a = SK(btf, sk, __sk_common.skc_rcv_saddr);
 		__builtin_memcpy(e->saddr, &a, 4);
-		a = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		a = SK(btf, sk, __sk_common.skc_daddr);
 		__builtin_memcpy(e->daddr, &a, 4);
 	} else if (e->family == AF_INET6) {
 		BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
@@ -239,7 +265,7 @@ static __always_inline struct sock *mptcp_conn(struct sock *sk)
  */
 static __always_inline int handle_state(struct sock *sk, int oldstate, int newstate, const bool btf)
 {
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP || oldstate == newstate)
+	if (SK(btf, sk, sk_protocol) != IPPROTO_TCP || oldstate == newstate)
 		return 0;
 
 	__u64 skp = (__u64)sk;
@@ -250,12 +276,10 @@ static __always_inline int handle_state(struct sock *sk, int oldstate, int newst
 	o = bpf_map_lookup_elem(&owner_by_sk, &skp);
 	if (!o)
 		o = st;
-	if (!o) {
-		struct sock *conn = mptcp_conn(sk);
-		if (conn) {
-			__u64 cp = (__u64)conn;
-			o = bpf_map_lookup_elem(&owner_by_sk, &cp);
-		}
+	struct sock *conn = mptcp_conn(sk);
+	if (!o && conn) {
+		__u64 cp = (__u64)conn;
+		o = bpf_map_lookup_elem(&owner_by_sk, &cp);
 	}
 	if (newstate == TCP_SYN_RECV && st)
 		st->start_ns = now; /* a child just cloned from its listener */
@@ -311,10 +335,8 @@ static __always_inline int handle_state(struct sock *sk, int oldstate, int newst
 	struct event *e = reserve();
 	if (!e)
 		return 0;
-	fill_sock(e, sk);
-	if (btf)
-		e->cookie = bpf_get_socket_cookie(sk);
-	if (mptcp_conn(sk))
+	fill_sock(e, sk, btf);
+	if (conn)
 		e->flags |= EVENT_F_MPTCP;
 	e->kind = closing ? EVENT_CLOSE : EVENT_STATE;
 	e->oldstate = oldstate;
@@ -330,7 +352,7 @@ static __always_inline int handle_state(struct sock *sk, int oldstate, int newst
 		e->bytes_sent = BPF_CORE_READ(tp, bytes_acked);
 		e->bytes_received = BPF_CORE_READ(tp, bytes_received);
 	}
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wakeup_flags());
 	return 0;
 }
 
@@ -434,7 +456,7 @@ static __always_inline void cg_event(struct bpf_sock *sk, __u64 cookie, struct o
 		bpf_ringbuf_discard(e, 0);
 		return;
 	}
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wakeup_flags());
 }
 
 SEC("cgroup/post_bind4")
@@ -536,7 +558,7 @@ int cg_sock_release(struct bpf_sock *sk)
 		bpf_ringbuf_discard(e, 0);
 		return 1;
 	}
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wakeup_flags());
 	return 1;
 }
 
@@ -580,7 +602,7 @@ static __always_inline struct sock *fd_event(long fd, __u8 kind, struct owner *o
 	struct event *e = reserve();
 	if (!e)
 		return sk;
-	fill_sock(e, sk);
+	fill_sock(e, sk, false);
 	e->kind = kind;
 	if (kind == EVENT_LISTEN) {
 		e->oldstate = TCP_CLOSE;
@@ -590,7 +612,7 @@ static __always_inline struct sock *fd_event(long fd, __u8 kind, struct owner *o
 		bpf_ringbuf_discard(e, 0);
 		return sk;
 	}
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wakeup_flags());
 	return sk;
 }
 

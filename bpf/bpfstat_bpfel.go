@@ -127,6 +127,7 @@ const (
 	BpfstatVarUnusedEvent         = "unused_event"
 	BpfstatVarUnusedFlag          = "unused_flag"
 	BpfstatVarUnusedKind          = "unused_kind"
+	BpfstatVarWakeupBytes         = "wakeup_bytes"
 )
 
 // LoadBpfstat returns the embedded CollectionSpec for Bpfstat.
@@ -217,6 +218,7 @@ type BpfstatVariableSpecs struct {
 	UnusedEvent *ebpf.VariableSpec `ebpf:"unused_event"`
 	UnusedFlag  *ebpf.VariableSpec `ebpf:"unused_flag"`
 	UnusedKind  *ebpf.VariableSpec `ebpf:"unused_kind"`
+	WakeupBytes *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // BpfstatObjects contains all objects after they have been loaded into the kernel.
@@ -271,6 +273,7 @@ type BpfstatVariables struct {
 	UnusedEvent *ebpf.Variable `ebpf:"unused_event"`
 	UnusedFlag  *ebpf.Variable `ebpf:"unused_flag"`
 	UnusedKind  *ebpf.Variable `ebpf:"unused_kind"`
+	WakeupBytes *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // BpfstatPrograms contains all programs after they have been loaded into the kernel.

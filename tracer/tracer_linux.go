@@ -262,6 +262,10 @@ func loadWith(base *ebpf.CollectionSpec, s strategy, opts Options) (*ebpf.Collec
 	if opts.RingSize > 0 {
 		spec.Maps["events"].MaxEntries = uint32(opts.RingSize)
 	}
+	wake := min(wakeupBytes, spec.Maps["events"].MaxEntries/4)
+	if err := spec.Variables["wakeup_bytes"].Set(wake); err != nil {
+		return nil, nil, fmt.Errorf("setting wakeup_bytes: %w", err)
+	}
 	coll, err := ebpf.NewCollection(spec)
 	if err != nil {
 		return nil, nil, explain(s.name, fmt.Errorf("loading programs: %w", err))
@@ -322,6 +326,14 @@ func cgroup2Root() (string, error) {
 	return p, nil
 }
 
+// The kernel wakes the reader once wakeupBytes are queued; below that the
+// reader finds records by polling every pollInterval, which bounds both the
+// added latency and how late Read notices that ctx ended.
+const (
+	wakeupBytes  = 64 << 10
+	pollInterval = 4 * time.Millisecond
+)
+
 // Read returns the next event, blocking until one arrives, ctx ends, or
 // the tracer is closed. It is not meant for concurrent use.
 func (t *Tracer) Read(ctx context.Context) (Event, error) {
@@ -331,13 +343,11 @@ func (t *Tracer) Read(ctx context.Context) (Event, error) {
 		if err := ctx.Err(); err != nil {
 			return Event{}, err
 		}
-		t.rd.SetDeadline(time.Time{})
-		stop := context.AfterFunc(ctx, func() { t.rd.SetDeadline(time.Unix(1, 0)) })
+		t.rd.SetDeadline(time.Now().Add(pollInterval))
 		err := t.rd.ReadInto(&t.rec)
-		stop()
 		switch {
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			continue // ctx ended: checked above
+			continue // nothing queued: check ctx and poll again
 		case errors.Is(err, ringbuf.ErrClosed):
 			return Event{}, ErrClosed
 		case err != nil:

@@ -1,0 +1,193 @@
+// Command loadgen drives loopback TCP connections as fast as asked, with or
+// without bpfstat's tracer attached in-process, and prints one result line
+// per run: connections per second, events seen, events lost, and the event
+// latency (time from the kernel hook to the reader) p50/p99.
+//
+// It is meant to run in a private network namespace (bench/tracer.sh does
+// `unshare -n`); it connects to 127.0.0.1 only.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/bpfstat/bpfstat/tracer"
+)
+
+func main() {
+	trace := flag.Bool("trace", false, "attach the tracer and consume its events")
+	rate := flag.Int("rate", 0, "target connections per second (0: as fast as possible)")
+	dur := flag.Duration("d", 5*time.Second, "how long to generate load")
+	workers := flag.Int("w", 8, "concurrent client workers")
+	strategy := flag.String("strategy", "", "pin the tracer's TCP state strategy")
+	noRead = flag.Bool("noread", false, "with -trace: attach but do not read (kernel-side cost only)")
+	cpuprof := flag.String("cpuprofile", "", "write a CPU profile here")
+	flag.Parse()
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err == nil {
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
+	if err := run(*trace, *rate, *dur, *workers, *strategy); err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		pprof.StopCPUProfile()
+		os.Exit(1)
+	}
+}
+
+var noRead *bool
+
+func monoNow() uint64 {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return uint64(ts.Nano())
+}
+
+func run(trace bool, rate int, dur time.Duration, workers int, strategy string) error {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close() // the server closes first: TIME_WAIT stays on its side
+		}
+	}()
+	addr := ln.Addr().String()
+
+	var tr *tracer.Tracer
+	var events atomic.Uint64
+	var lats []uint64
+	var wg sync.WaitGroup
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if trace {
+		tr, err = tracer.New(tracer.Options{Strategy: strategy})
+		if err != nil {
+			return err
+		}
+		defer tr.Close()
+		wg.Add(1)
+		if *noRead {
+			wg.Done()
+		} else {
+			go func() {
+				defer wg.Done()
+				for {
+					ev, err := tr.Read(ctx)
+					if err != nil {
+						return
+					}
+					lats = append(lats, monoNow()-ev.Time)
+					events.Add(1)
+				}
+			}()
+		}
+	}
+
+	var connMu sync.Mutex
+	var connLat []time.Duration
+	var ru0 unix.Rusage
+	unix.Getrusage(unix.RUSAGE_SELF, &ru0)
+	cpu0 := time.Duration(ru0.Utime.Nano() + ru0.Stime.Nano())
+	var conns atomic.Uint64
+	var failed atomic.Uint64
+	start := time.Now()
+	end := start.Add(dur)
+	var lw sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		lw.Add(1)
+		go func() {
+			defer lw.Done()
+			var interval time.Duration
+			if rate > 0 {
+				interval = time.Duration(int64(time.Second) * int64(workers) / int64(rate))
+			}
+			next := time.Now()
+			buf := make([]byte, 1)
+			var mine []time.Duration
+			for time.Now().Before(end) {
+				if interval > 0 {
+					next = next.Add(interval)
+					if d := time.Until(next); d > 0 {
+						time.Sleep(d)
+					}
+				}
+				t0 := time.Now()
+				c, err := net.Dial("tcp4", addr)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				io.ReadFull(c, buf) // EOF: the server closed
+				c.Close()
+				mine = append(mine, time.Since(t0))
+				conns.Add(1)
+			}
+			connMu.Lock()
+			connLat = append(connLat, mine...)
+			connMu.Unlock()
+		}()
+	}
+	lw.Wait()
+	elapsed := time.Since(start)
+	var ru unix.Rusage
+	unix.Getrusage(unix.RUSAGE_SELF, &ru)
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	if trace {
+		time.Sleep(500 * time.Millisecond) // drain what is in flight
+	}
+	cancel()
+	wg.Wait()
+
+	n := conns.Load()
+	slices.Sort(connLat)
+	cq := func(q float64) time.Duration {
+		if len(connLat) == 0 {
+			return 0
+		}
+		return connLat[int(q*float64(len(connLat)-1))]
+	}
+	mode := "off"
+	if trace && *noRead {
+		mode = "attached"
+	} else if trace {
+		mode = "reading"
+	}
+	fmt.Printf("tracer=%s target=%d conns=%d failed=%d rate=%.0f/s conn_p50=%v conn_p99=%v cpu_per_conn=%v",
+		mode, rate, n, failed.Load(), float64(n)/elapsed.Seconds(), cq(0.5), cq(0.99), (cpu-cpu0)/time.Duration(max(n, 1)))
+	if trace {
+		slices.Sort(lats)
+		p := func(q float64) time.Duration {
+			if len(lats) == 0 {
+				return 0
+			}
+			return time.Duration(lats[int(q*float64(len(lats)-1))])
+		}
+		if !*noRead {
+			fmt.Printf(" events=%d lost=%d ev_p50=%v ev_p99=%v ev_max=%v", events.Load(), tr.Lost(), p(0.50), p(0.99), p(1))
+		} else {
+			fmt.Printf(" lost=%d", tr.Lost())
+		}
+	}
+	fmt.Println()
+	return nil
+}

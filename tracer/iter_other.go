@@ -1,0 +1,13 @@
+//go:build !linux
+
+package tracer
+
+import (
+	"fmt"
+	"runtime"
+)
+
+// SocketFDs needs BPF iterators: Linux only.
+func SocketFDs() ([]SocketFD, error) {
+	return nil, fmt.Errorf("listing socket fds on %s: %w", runtime.GOOS, ErrNotSupported)
+}
