@@ -207,6 +207,7 @@ type BSD struct {
 	VFlag                          uint8  // inp_vflag: INP_IPV4 0x1, INP_IPV6 0x2
 	TCPState                       int32  // t_state in FreeBSD numbering (TCPS_*)
 	TCPFlags                       uint32 // t_flags (TF_NEEDSYN/TF_NEEDFIN mark hidden states)
+	InpFlags                       int32  // inp_flags (INP_ANONPORT: the local port is ephemeral)
 	// Listen queue: so_qlen, so_incqlen, so_qlimit (netstat -L).
 	QLen, IncQLen, QLimit uint32
 }
