@@ -17,6 +17,55 @@ import (
 	"github.com/bpfstat/bpfstat/internal/sock"
 )
 
+// SocketFDIter, when set, lists every socket descriptor of every process
+// in one pass (cmd/bpfstat sets it to the tracer's iter/task_file
+// iterator; snapshot does not import the tracer). FastOwners uses it when
+// reading the real /proc as root in the initial pid namespace, and walks
+// /proc/*/fd when it is nil or fails.
+var SocketFDIter func(yield func(pid, fd int32, inode uint64)) error
+
+// initPidNS is PROC_PID_INIT_INO, the initial pid namespace's inode.
+const initPidNS = 0xEFFFFFFC
+
+// iterOwners builds FastOwners' result from SocketFDIter.
+func iterOwners(procDir string) (map[uint64][]sock.Owner, bool) {
+	if SocketFDIter == nil || procDir != "/proc" || unix.Geteuid() != 0 {
+		return nil, false
+	}
+	var st unix.Stat_t
+	if unix.Stat("/proc/self/ns/pid", &st) != nil || st.Ino != initPidNS {
+		return nil, false
+	}
+	type rec struct {
+		pid, fd int32
+		inode   uint64
+	}
+	var recs []rec
+	if err := SocketFDIter(func(pid, fd int32, inode uint64) { recs = append(recs, rec{pid, fd, inode}) }); err != nil {
+		return nil, false
+	}
+	slices.SortFunc(recs, func(a, b rec) int {
+		if a.pid != b.pid {
+			return int(a.pid) - int(b.pid)
+		}
+		return int(a.fd) - int(b.fd)
+	})
+	owners := make(map[uint64][]sock.Owner, len(recs))
+	var proc *sock.Owner
+	for i, r := range recs {
+		if i > 0 && recs[i-1].pid == r.pid && recs[i-1].fd == r.fd {
+			continue // a thread with its own fd table, seen twice
+		}
+		if proc == nil || proc.PID != r.pid {
+			proc = fastProcessInfo(procDir+"/"+strconv.Itoa(int(r.pid)), r.pid)
+		}
+		o := *proc
+		o.FD = r.fd
+		owners[r.inode] = append(owners[r.inode], o)
+	}
+	return owners, true
+}
+
 // FastOwners is Owners made quick for 100k sockets: the processes are
 // split over GOMAXPROCS workers, each fd directory is read with
 // getdents64 through one open descriptor, and links are read with
@@ -25,6 +74,9 @@ import (
 // same: every (process, fd) holding a socket inode, lowest pid first.
 func FastOwners(root string) (owners map[uint64][]sock.Owner, denied bool, err error) {
 	procDir := filepath.Join(root, "proc")
+	if o, ok := iterOwners(procDir); ok {
+		return o, false, nil
+	}
 	d, err := os.Open(procDir)
 	if err != nil {
 		return nil, false, fmt.Errorf("listing processes: %w", err)

@@ -10,6 +10,7 @@ import (
 	"github.com/bpfstat/bpfstat/internal/daemonproto"
 	"github.com/bpfstat/bpfstat/internal/sock"
 	"github.com/bpfstat/bpfstat/snapshot"
+	"github.com/bpfstat/bpfstat/tracer"
 )
 
 // socketQuery says which sockets a listing needs.
@@ -20,6 +21,18 @@ type socketQuery struct {
 	Protos   []sock.Proto
 	Families []sock.Family
 	Owners   bool // -p / -e need the owning processes
+}
+
+func init() {
+	// One-shot -p as root: one BPF iterator pass instead of a readlink per
+	// descriptor (falls back to /proc/*/fd by itself).
+	snapshot.SocketFDIter = func(yield func(pid, fd int32, inode uint64)) error {
+		fds, err := tracer.SocketFDs()
+		for _, f := range fds {
+			yield(f.PID, f.FD, f.Inode)
+		}
+		return err
+	}
 }
 
 // daemonTimeout bounds a whole exchange with the daemon. With --source
