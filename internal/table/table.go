@@ -208,6 +208,24 @@ func (t *Table) apply(ev *tracer.Event) {
 	}
 	n := t.nsFor(ev.NetNS)
 	e, ok := n.socks[k]
+	if !ok && ev.Cookie != 0 && ev.Inode != 0 {
+		// Known by inode only (seeded from /proc/net/unix, which has no
+		// cookies): move it under its cookie.
+		if k2, found := n.byInode[ev.Inode]; found && k2&inodeKey != 0 {
+			if e2, found := n.socks[k2]; found {
+				e, ok = e2, true
+				if p, found := n.paths[k2]; found {
+					n.paths[k] = p
+				}
+				if m, found := n.more[k2]; found {
+					n.more[k] = m
+				}
+				n.remove(k2)
+				n.byInode[ev.Inode] = k
+				n.socks[k] = e
+			}
+		}
+	}
 	if n.seeded != 0 && ev.Time < n.seeded {
 		// Older than the snapshot: the snapshot already has its effect,
 		// or the socket was gone when the snapshot ran.

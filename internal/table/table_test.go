@@ -354,3 +354,22 @@ func TestSeedKeepsNewerEvents(t *testing.T) {
 		t.Fatalf("seed rolled back a newer event: %+v", got)
 	}
 }
+
+// TestInodeSeededSocketMovesToCookie: a unix socket seeded from
+// /proc/net/unix (no cookie) and then seen in an event with cookie and
+// inode stays one socket.
+func TestInodeSeededSocketMovesToCookie(t *testing.T) {
+	tb := New(nil)
+	tb.Seed(ns1, 10, []sock.Socket{{Family: sock.FamilyUnix, Proto: sock.ProtoUnix, State: sock.UnixConnected,
+		UnixType: sock.TypeStream, Inode: 77, Path: "/run/x.sock", Owners: []sock.Owner{{PID: 3, Program: "x", FD: 4}}}})
+	tb.Apply(ptr(ev(tracer.KindClose, 20, 555, unixSock, inode(77))))
+	if got := list(tb); len(got) != 0 {
+		t.Fatalf("close by cookie missed the inode-seeded socket: %+v", got)
+	}
+	tb.Seed(ns1, 30, []sock.Socket{{Family: sock.FamilyUnix, Proto: sock.ProtoUnix, Inode: 78, Path: "/p"}})
+	tb.Apply(ptr(ev(tracer.KindAccept, 40, 556, unixSock, inode(78), withPID(9, 5))))
+	got := list(tb)
+	if len(got) != 1 || got[0].Cookie != 556 || got[0].Path != "/p" || got[0].Owners[0].PID != 9 {
+		t.Fatalf("after the event: %+v", got)
+	}
+}
