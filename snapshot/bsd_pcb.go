@@ -311,6 +311,7 @@ func DecodeBSDInetPCBList(b []byte, proto sock.Proto) (BSDPCBList, error) {
 				VFlag:    vflag,
 				TCPState: state,
 				TCPFlags: tflags,
+				InpFlags: int32(bsdNE.Uint32(inp[xiFlags:])),
 				QLen:     bsdNE.Uint32(so[xsoQLen:]),
 				IncQLen:  bsdNE.Uint32(so[xsoIncQLen:]),
 				QLimit:   bsdNE.Uint32(so[xsoQLimit:]),

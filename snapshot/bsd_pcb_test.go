@@ -39,6 +39,7 @@ type testInp struct {
 	state         int32
 	uid           uint32
 	qlen, qlimit  uint32
+	flags         int32 // inp_flags
 }
 
 func putXsocket(b []byte, v bsdVersion, so, pcb uint64, proto, af int32, typ int16, rcv, snd, uid, qlen, qlimit uint32) {
@@ -88,6 +89,7 @@ func putXinpcb(b []byte, v bsdVersion, in testInp) {
 	put(272, in.laddr)
 	ne.PutUint64(b[296:], in.gencnt)
 	ne.PutUint64(b[304:], in.ppcb)
+	ne.PutUint32(b[356:], uint32(in.flags))
 	b[392] = in.vflag
 	b[393] = 64 // inp_ip_ttl
 	b[394] = byte(in.proto)
@@ -206,7 +208,7 @@ func sampleInet() []testInp {
 		{proto: 6, af: bsdAFInet, vflag: inpIPv4, laddr: ip4("192.168.1.12"), lport: 80, faddr: ip4("192.168.1.11"), fport: 4164,
 			so: 0xfffff80003a1b000, pcb: 0xfffff80003c2d000, ppcb: 0xfffff80003c2d3a0, gencnt: 5, state: BSDTCPSFinWait2},
 		{proto: 6, af: bsdAFInet, vflag: inpIPv4, laddr: ip4("192.168.1.12"), lport: 22, faddr: ip4("192.168.1.11"), fport: 3899,
-			snd: 20, so: 0xfffff80003a1c000, gencnt: 6, state: BSDTCPSEstablished, uid: 1001},
+			snd: 20, so: 0xfffff80003a1c000, gencnt: 6, state: BSDTCPSEstablished, uid: 1001, flags: inpAnonprt},
 		{proto: 6, af: bsdAFInet, vflag: inpIPv4, laddr: netip.IPv4Unspecified(), lport: 22, faddr: netip.IPv4Unspecified(),
 			so: 0xfffff80003a1d000, gencnt: 2, state: BSDTCPSListen, qlen: 1, qlimit: 128},
 		{proto: 6, af: bsdAFInet6, vflag: inpIPv6, laddr: netip.IPv6Unspecified(), lport: 22, faddr: netip.IPv6Unspecified(),
@@ -236,7 +238,7 @@ func TestDecodeBSDInetPCBListTCP(t *testing.T) {
 			s.BSD.Socket != 0xfffff80003a1b000 || s.BSD.PCB != 0xfffff80003c2d000 {
 			t.Errorf("FreeBSD %d: first socket %+v %+v", v, s, *s.BSD)
 		}
-		if s := l.Sockets[1]; s.SendQ != 20 || s.UID != 1001 || s.State != sock.StateEstablished {
+		if s := l.Sockets[1]; s.SendQ != 20 || s.UID != 1001 || s.State != sock.StateEstablished || s.BSD.InpFlags != inpAnonprt {
 			t.Errorf("FreeBSD %d: second socket %+v", v, s)
 		}
 		if s := l.Sockets[2]; s.State != sock.StateListen || s.BSD.QLen != 1 || s.BSD.QLimit != 128 || s.Local.String() != "0.0.0.0:22" {

@@ -182,6 +182,9 @@ func modern() []sock.Socket {
 	return []sock.Socket{
 		{Family: sock.FamilyInet, Proto: sock.ProtoTCP, Local: ap("192.168.1.12:22"), Remote: ap("192.168.1.20:52314"), SendQ: 36,
 			BSD: &sock.BSD{VFlag: vIPv4, TCPState: 4}},
+		// A client: ephemeral local port 2049 (INP_ANONPORT) to port 53.
+		{Family: sock.FamilyInet, Proto: sock.ProtoTCP, Local: ap("192.168.1.12:2049"), Remote: ap("192.168.1.1:53"),
+			BSD: &sock.BSD{VFlag: vIPv4, TCPState: 4, InpFlags: inpAnonport}},
 		{Family: sock.FamilyInet, Proto: sock.ProtoTCP, Local: ap("192.168.1.12:22"), Remote: ap("203.0.113.200:22"),
 			BSD: &sock.BSD{VFlag: vIPv4, TCPState: 3, TCPFlags: tfNeedSyn}},
 		{Family: sock.FamilyInet6, Proto: sock.ProtoTCP, Local: ap("[2001:db8::12]:22"), Remote: ap("[2001:db8::20]:61000"), RecvQ: 1,

@@ -84,10 +84,11 @@ var linuxToBSD = map[sock.State]int32{
 }
 
 const (
-	tfNeedSyn = 0x00000400 // TF_NEEDSYN
-	tfNeedFin = 0x00000800 // TF_NEEDFIN
-	vIPv4     = 0x1        // INP_IPV4
-	vIPv6     = 0x2        // INP_IPV6
+	tfNeedSyn   = 0x00000400 // TF_NEEDSYN
+	tfNeedFin   = 0x00000800 // TF_NEEDFIN
+	vIPv4       = 0x1        // INP_IPV4
+	vIPv6       = 0x2        // INP_IPV6
+	inpAnonport = 0x40       // INP_ANONPORT
 )
 
 // inpcb is the part of a struct xinpcb netstat's protopr reads.
@@ -97,6 +98,7 @@ type inpcb struct {
 	lport, fport  uint16
 	state         int32
 	tflags        uint32
+	inpFlags      int32
 	rcv, snd      uint64
 	qlen, incq, q uint32
 }
@@ -120,6 +122,7 @@ func toInpcb(s *sock.Socket, v6onlyKnown bool) inpcb {
 		in.vflag = s.BSD.VFlag
 		in.state = s.BSD.TCPState
 		in.tflags = s.BSD.TCPFlags
+		in.inpFlags = s.BSD.InpFlags
 		in.qlen, in.incq, in.q = s.BSD.QLen, s.BSD.IncQLen, s.BSD.QLimit
 	} else {
 		if s.Proto == sock.ProtoRaw {
@@ -378,9 +381,16 @@ func (w *writer) inetRow(p protocol, inp *inpcb, istcp bool) {
 			w.WriteByte(' ')
 		}
 	}
-	lnum, fnum := o.NumericPort, o.NumericPort
-	if !o.NumericPort {
-		fnum = inp.lport != inp.fport
+	// protopr: -n shows both ports numerically; an INP_ANONPORT
+	// (ephemeral) local port is numeric and the foreign one named;
+	// otherwise the foreign port is named only when equal to the local.
+	lnum, fnum := true, true
+	switch {
+	case o.NumericPort:
+	case inp.inpFlags&inpAnonport != 0:
+		fnum = false
+	default:
+		lnum, fnum = false, inp.lport != inp.fport
 	}
 	if inp.vflag&vIPv4 != 0 {
 		w.inetprint(inp.laddr4(), inp.lport, p.name, lnum)
