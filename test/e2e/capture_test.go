@@ -27,8 +27,9 @@ func TestCaptureZoo(t *testing.T) {
 	if out == "" {
 		t.Skip("set BPFSTAT_E2E_CAPTURE=DIR to capture a fixture tree")
 	}
-	dir := setupZoo(t, false)
-	startZoo(t, dir)
+	env := setupZoo(t, false)
+	startZoo(t, env)
+	dir := env.Dir
 	mustT := func(err error) {
 		t.Helper()
 		if err != nil {

@@ -161,20 +161,9 @@ var flagSets = []string{
 	"-tA", "-k", "--num", "-tanZ", "-i -r", "-a -- -t",
 }
 
-// startZoo starts every zoo process: distinct program names (one given as
-// an absolute path, one with spaces in argv[0]), root, nobody and a uid
-// without a passwd entry.
-func startZoo(t *testing.T, dir string) {
-	startRole(t, dir, "web", "zoo-web", -1, nil)
-	startRole(t, dir, "db", "/usr/local/sbin/zoo-db", -1, nil)
-	startRole(t, dir, "cache", "zoo-cache", 65534, nil)
-	startRole(t, dir, "closer", "zoo closer --with args", -1, nil)
-	startRole(t, dir, "stranger", "zoo-stranger", 4242, nil)
-}
-
 func TestNetstatListingsMatch(t *testing.T) {
-	dir := setup(t)
-	startZoo(t, dir)
+	env := setup(t)
+	startZoo(t, env)
 
 	// 4243 owns no process at all: netstat -p then says it could read
 	// nothing, instead of "not all processes".
@@ -209,8 +198,8 @@ func TestNetstatListingsMatch(t *testing.T) {
 // TestZooCoverage guards the zoo itself: the states and kinds the
 // comparison is meant to cover must really be there.
 func TestZooCoverage(t *testing.T) {
-	dir := setup(t)
-	startZoo(t, dir)
+	env := setup(t)
+	startZoo(t, env)
 	out := runTool(t, "/usr/bin/netstat", -1, "-tuwxaeep").stdout + runTool(t, "/usr/bin/netstat", -1, "-tunwxaeep").stdout
 	for _, want := range []string{
 		"LISTEN", "ESTABLISHED", "CLOSE_WAIT", "FIN_WAIT2", "TIME_WAIT", "udp6", "raw6", "tcp6",

@@ -113,8 +113,9 @@ func listingFlagSets(t *testing.T) []string {
 // network namespace), every listing equals netstat's, for root and for a
 // non-root client (owners of other users hidden, netstat's warning).
 func TestDaemonListingsMatch(t *testing.T) {
-	dir := setup(t)
-	startZoo(t, dir)
+	env := setup(t)
+	dir := env.Dir
+	startZoo(t, env)
 	d := startDaemon(t, dir)
 	waitSeeded(t, d)
 	for _, uid := range []int{-1, 65534} {
@@ -167,7 +168,8 @@ func daemonProgIDs(pid int) []string {
 // TestDaemonLeavesNoBPF: after SIGTERM, SIGINT or SIGKILL none of the
 // daemon's programs remain loaded (bpftool prog show id N fails).
 func TestDaemonLeavesNoBPF(t *testing.T) {
-	dir := setup(t)
+	env := setup(t)
+	dir := env.Dir
 	bpftool, err := exec.LookPath("bpftool")
 	if err != nil {
 		t.Skip("needs bpftool")
@@ -216,8 +218,9 @@ func TestDaemonLeavesNoBPF(t *testing.T) {
 // fail cleanly or finish; afterwards --source daemon says no daemon
 // answers and --source auto falls back to a snapshot silently.
 func TestDaemonKilledMidQuery(t *testing.T) {
-	dir := setup(t)
-	startZoo(t, dir)
+	env := setup(t)
+	dir := env.Dir
+	startZoo(t, env)
 	d := startDaemon(t, dir)
 	waitSeeded(t, d)
 	var wg sync.WaitGroup
