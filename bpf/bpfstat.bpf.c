@@ -125,7 +125,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 22);
+	__uint(max_entries, 1 << 24); /* 16 MiB: ~120k events, a second of a busy host */
 } events SEC(".maps");
 
 /* Events dropped because the ring buffer was full. */

@@ -27,7 +27,7 @@ type Options struct {
 	// integration tests and by cmd/bpfstat, not here.
 	Strategy string
 	// RingSize is the ring buffer's size in bytes (a power of two and a
-	// multiple of the page size); 0 means 4 MiB.
+	// multiple of the page size); 0 means 16 MiB.
 	RingSize int
 	// IgnorePID drops events raised by this process's own system calls
 	// (the owner is still tracked); 0 disables it.

@@ -330,8 +330,8 @@ func cgroup2Root() (string, error) {
 // reader finds records by polling every pollInterval, which bounds both the
 // added latency and how late Read notices that ctx ended.
 const (
-	wakeupBytes  = 64 << 10
-	pollInterval = 4 * time.Millisecond
+	wakeupBytes  = 32 << 10
+	pollInterval = 2 * time.Millisecond
 )
 
 // Read returns the next event, blocking until one arrives, ctx ends, or

@@ -33,6 +33,7 @@ func main() {
 	strategy := flag.String("strategy", "", "pin the tracer's TCP state strategy")
 	noRead = flag.Bool("noread", false, "with -trace: attach but do not read (kernel-side cost only)")
 	cpuprof := flag.String("cpuprofile", "", "write a CPU profile here")
+	doLoad = flag.Bool("load", true, "generate connections (-load=false -trace: only read events, as a separate consumer process)")
 	flag.Parse()
 	if *cpuprof != "" {
 		f, err := os.Create(*cpuprof)
@@ -48,7 +49,7 @@ func main() {
 	}
 }
 
-var noRead *bool
+var noRead, doLoad *bool
 
 func monoNow() uint64 {
 	var ts unix.Timespec
@@ -113,6 +114,10 @@ func run(trace bool, rate int, dur time.Duration, workers int, strategy string) 
 	start := time.Now()
 	end := start.Add(dur)
 	var lw sync.WaitGroup
+	if !*doLoad {
+		workers = 0
+		time.Sleep(dur)
+	}
 	for w := 0; w < workers; w++ {
 		lw.Add(1)
 		go func() {
@@ -167,7 +172,9 @@ func run(trace bool, rate int, dur time.Duration, workers int, strategy string) 
 		return connLat[int(q*float64(len(connLat)-1))]
 	}
 	mode := "off"
-	if trace && *noRead {
+	if !*doLoad {
+		mode = "consumer"
+	} else if trace && *noRead {
 		mode = "attached"
 	} else if trace {
 		mode = "reading"
@@ -181,6 +188,9 @@ func run(trace bool, rate int, dur time.Duration, workers int, strategy string) 
 				return 0
 			}
 			return time.Duration(lats[int(q*float64(len(lats)-1))])
+		}
+		if !*doLoad {
+			fmt.Printf(" cpu=%v", cpu-cpu0)
 		}
 		if !*noRead {
 			fmt.Printf(" events=%d lost=%d ev_p50=%v ev_p99=%v ev_max=%v", events.Load(), tr.Lost(), p(0.50), p(0.99), p(1))

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Benchmarks the eBPF tracer with bench/loadgen on loopback in a private
+# network namespace (client and server in one process, server closes first):
+#   1. slowdown: connections/s at full speed without the tracer, with it
+#      attached but unread (kernel side only), and attached and read by a
+#      separate consumer process (as the daemon or --follow would);
+#      REPS rounds interleaved, medians;
+#   2. the highest rate with no lost event: a ladder of target rates,
+#      consumer in its own process;
+#   3. event latency (kernel hook to Read returning in the consumer)
+#      p50/p99 per rate.
+# Needs root. Usage: bench/tracer.sh [SECONDS] [REPS]
+# Prints a markdown report; bench/RESULTS-tracer.md records one run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-5}
+reps=${2:-3}
+out=bench/out
+mkdir -p "$out"
+if [ "${BENCH_IN_NETNS:-}" != 1 ]; then
+	go build -o "$out/loadgen" ./bench/loadgen
+	exec unshare -n env BENCH_IN_NETNS=1 "$0" "$@"
+fi
+ip link set lo up
+sysctl -qw net.ipv4.ip_local_port_range="1024 65535" net.ipv4.tcp_tw_reuse=1
+lg="$out/loadgen -d ${secs}s"
+field() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+others=$(bpftool prog show 2>/dev/null | grep -c 'name state_tp_btf\|name state_raw_tp\|name state_tracepoi' || true)
+
+# consumed RATE: load at RATE with a separate consumer process; prints the
+# load's line with the consumer's fields appended.
+consumed() {
+	"$out/loadgen" -load=false -trace -d "$((secs + 2))s" > "$out/consumer.txt" &
+	local c=$!
+	sleep 1
+	local l
+	l=$($lg -rate "$1")
+	wait "$c"
+	echo "$l $(cut -d' ' -f6- "$out/consumer.txt" | sed 's/^/consumer_/; s/ / consumer_/g')" | sed 's/^tracer=off/tracer=reading/'
+}
+
+: > "$out/tracer-raw.txt"
+for i in $(seq "$reps"); do
+	$lg | tee -a "$out/tracer-raw.txt" >&2
+	$lg -trace -noread | tee -a "$out/tracer-raw.txt" >&2
+	consumed 0 | tee -a "$out/tracer-raw.txt" >&2
+done
+med() { grep "^tracer=$1 target=0 " "$out/tracer-raw.txt" | field "$2" | sed 's/\/s$//' | median; }
+base=$(med off rate)
+att=$(med attached rate)
+rd=$(med reading rate)
+cpu_off=$(grep "^tracer=off target=0 " "$out/tracer-raw.txt" | field cpu_per_conn | tr '\n' ' ')
+cpu_rd=$(grep "^tracer=reading target=0 " "$out/tracer-raw.txt" | field cpu_per_conn | tr '\n' ' ')
+
+: > "$out/tracer-ladder.txt"
+for rate in 5000 10000 15000 20000 25000 30000 0; do
+	consumed "$rate" | tee -a "$out/tracer-ladder.txt" >&2
+done
+
+echo "# eBPF tracer"
+echo
+echo "\`bench/tracer.sh $secs $reps\` on $(date -u +%Y-%m-%d), $(nproc) cores, Linux $(uname -r);"
+echo "loopback TCP in a private netns, ${secs}s per run, server closes first; 13 events per connection."
+[ "$others" -gt 0 ] && echo "Note: $others other tracer instance(s) were attached machine-wide during the run (their hooks fire too)."
+echo
+echo "## Slowdown at full speed (median of $reps interleaved rounds)"
+echo
+echo "| tracer | connections/s | vs off |"
+echo "|---|---:|---:|"
+awk -v b="$base" -v a="$att" -v r="$rd" 'BEGIN {
+	printf "| off | %d | |\n", b
+	printf "| attached, not read (kernel side) | %d | %+.1f%% |\n", a, (a/b-1)*100
+	printf "| attached and read by a consumer process | %d | %+.1f%% |\n", r, (r/b-1)*100 }'
+echo
+echo "CPU per connection of the load process (user+sys, kernel hooks included), per round: off: $cpu_off; with tracer: $cpu_rd;"
+echo "consumer process CPU per round: $(grep "^tracer=reading target=0 " "$out/tracer-raw.txt" | field consumer_cpu | tr '\n' ' ')"
+echo
+echo "## Rate ladder, events read by a consumer process"
+echo
+echo "| target/s | achieved/s | events | lost | event p50 | event p99 | connection p50 | connection p99 |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+while read -r l; do
+	t=$(echo "$l" | field target); [ "$t" = 0 ] && t=max
+	echo "| $t | $(echo "$l" | field rate) | $(echo "$l" | field consumer_events) | $(echo "$l" | field consumer_lost) | $(echo "$l" | field consumer_ev_p50) | $(echo "$l" | field consumer_ev_p99) | $(echo "$l" | field conn_p50) | $(echo "$l" | field conn_p99) |"
+done < "$out/tracer-ladder.txt"
