@@ -151,7 +151,8 @@ var route4Wants = []routeWant{
 }
 
 // ParseRoute reads /proc/net/route as netstat -r does: columns found by
-// header title, lines with fewer than ten fields skipped. An address that
+// header title, lines with fewer than ten fields and routes not up
+// skipped. An address that
 // does not decode keeps the previous line's value (net-tools reuses the
 // same variable). A header missing a column gives a *RouteFieldError.
 func ParseRoute(r io.Reader) ([]Route4, error) {
@@ -171,7 +172,9 @@ func ParseRoute(r io.Reader) ([]Route4, error) {
 	var dst, gw, mask string
 	for _, l := range lines[1:] {
 		vals := []any{&cur.Iface, &dst, &gw, &cur.Flags, &cur.RefCnt, &cur.Use, &cur.Metric, &mask, &cur.MTU, &cur.Window, &cur.IRTT}
-		if routeScan(l, convs, vals) < 10 {
+		// net-tools decodes the addresses only of routes that are up, so
+		// a bad address repeats the last up route's.
+		if routeScan(l, convs, vals) < 10 || cur.Flags&RTFUp == 0 {
 			continue
 		}
 		if a, ok := routeHex4(dst); ok {
