@@ -246,19 +246,23 @@ func (c Conn) matches(s *sock.Socket) bool {
 	return r.Is6() && r.As16() == c.RAddr.As16()
 }
 
+// commLen is psmisc's COMM_LEN: the command is cut at 64 bytes of
+// output, and an escape is only started below 60.
+const commLen = 64
+
 // escapeComm renders a comm as psmisc reads it from /proc/PID/stat: up
 // to the first ')', printable bytes as they are, others as \ooo of the
-// (signed) char.
+// (signed) char, within COMM_LEN.
 func escapeComm(comm string) string {
 	if i := strings.IndexByte(comm, ')'); i >= 0 {
 		comm = comm[:i]
 	}
 	var b strings.Builder
-	for i := 0; i < len(comm); i++ {
+	for i := 0; i < len(comm) && b.Len() < commLen; i++ {
 		c := comm[i]
 		if c >= 0x20 && c < 0x7f {
 			b.WriteByte(c)
-		} else {
+		} else if b.Len() < commLen-4 {
 			fmt.Fprintf(&b, "\\%03o", uint32(int32(int8(c))))
 		}
 	}

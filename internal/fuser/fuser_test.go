@@ -197,6 +197,8 @@ func TestNumericService(t *testing.T) {
 func TestEscapeComm(t *testing.T) {
 	for in, want := range map[string]string{
 		"python3": "python3", "a)b": "a", "tab\there": "tab\\011here", "\xff": "\\37777777777",
+		// 15 bytes of UTF-8: the last escape would start past column 60.
+		"h\xc3\xa9llo w\xc3\xb6rld\xc3\xa9": `h\37777777703\37777777651llo w\37777777703\37777777666rld\37777777703`,
 	} {
 		if got := escapeComm(in); got != want {
 			t.Errorf("escapeComm(%q) = %q, want %q", in, got, want)

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -114,7 +115,7 @@ func setup(t *testing.T) *zoo {
 	for _, r := range []struct {
 		role string
 		uid  int
-	}{{"prefork", 0}, {"scm", 0}, {"exiter", 0}, {"nobody", 65534}, {"unix", 0}, {"client", 0}} {
+	}{{"prefork", 0}, {"scm", 0}, {"exiter", 0}, {"nobody", 65534}, {"unix", 0}, {"client", 0}, {"weird", 0}} {
 		p := startRole(t, zooBin, dir, r.role, r.uid)
 		z.procs = append(z.procs, p)
 		for _, pid := range p.pids {
@@ -269,6 +270,13 @@ func runRole(role, dir string) error {
 	case "netns":
 		// Started in a network namespace of its own (lo down): wildcard.
 		tcpListen(unix.AF_INET, "0.0.0.0", 7060, false)
+	case "weird":
+		// A command name psmisc must escape: UTF-8 and a parenthesis.
+		name := append([]byte("h\xc3\xa9l(l)o w\xc3\xb6rld"), 0)
+		if err := unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&name[0])), 0, 0, 0); err != nil {
+			return err
+		}
+		tcpListen(unix.AF_INET, "127.0.0.1", 7040, false)
 	case "hold":
 	default:
 		return fmt.Errorf("unknown role")
