@@ -48,6 +48,7 @@ func newFuserCmd() *cobra.Command {
 				Stat:           fuser.Stat,
 				StatSocketPath: fuser.StatSocketPath,
 				FileProcs:      fuser.FileProcs(self),
+				MountPoints:    fuser.MountPoints,
 				UserName:       userNameCache(),
 				Kill:           fuser.Kill,
 			}

@@ -10,8 +10,10 @@
 package fuser
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/netip"
 	"strings"
 )
@@ -42,8 +44,10 @@ type Name struct {
 	Space Namespace
 	// Conns4 and Conns6 are the connection patterns of a network name.
 	Conns4, Conns6 []Conn
-	// File is the path of a file name.
+	// File is the path of a file name as given, ID its identity when
+	// it could be stat'ed.
 	File string
+	ID   *FileID
 	// Bad is set when the name could not be parsed (an error was printed).
 	Bad bool
 }
@@ -229,6 +233,7 @@ func parse(env *Env, args []string) (*Config, exit, bool) {
 			parseInet(env, n, cfg.IPv4Only, cfg.IPv6Only)
 		default:
 			n.Text, n.File = arg, arg
+			statName(env, n)
 		}
 		cfg.Names = append(cfg.Names, n)
 	}
@@ -316,4 +321,23 @@ func parseInet(env *Env, n *Name, v4only, v6only bool) {
 			n.Conns6 = append(n.Conns6, c)
 		}
 	}
+}
+
+// statName resolves a file name as psmisc's parse_file does, printing its
+// errors at parse time.
+func statName(env *Env, n *Name) {
+	if env.Stat == nil {
+		return
+	}
+	path, id, err := env.Stat(n.File)
+	n.Text = path
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(env.Stderr, "Specified filename %s does not exist.\n", path)
+		} else {
+			fmt.Fprintf(env.Stderr, "Cannot stat %s: %s\n", path, errText(err))
+		}
+		return
+	}
+	n.ID = &id
 }

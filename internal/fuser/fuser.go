@@ -25,18 +25,29 @@ const (
 	AccessFileWr
 )
 
-// Proc is one process matched by a name.
+// Proc is one process matched by a name, or one of psmisc's kernel
+// entries (Special "mount", "swap" or "knfsd", Command the path).
 type Proc struct {
 	PID     int32
 	UID     uint32
 	Command string // comm, escaped as psmisc prints it
 	Access  uint8
+	Special string
 }
 
 // FileID identifies a file as stat(2) does.
 type FileID struct {
 	Dev, Ino uint64
+	Rdev     uint64
 	Socket   bool
+	Block    bool
+}
+
+// FileQuery asks who uses a file (or, with Mount, its filesystem).
+type FileQuery struct {
+	Path  string // the expanded name, as printed
+	ID    FileID
+	Mount bool
 }
 
 // Env is everything fuser needs from outside.
@@ -60,10 +71,14 @@ type Env struct {
 	// StatSocketPath stats a unix socket's bound path from the table.
 	StatSocketPath func(path string) (FileID, bool)
 	// FileProcs lists processes using a file that is not a socket (fds,
-	// cwd, root, exe, maps); nil means files are not supported.
-	FileProcs func(id FileID) ([]Proc, error)
-	UserName  func(uid uint32) (string, bool)
-	Kill      func(pid int32, sig int) error
+	// cwd, root, exe, maps) and psmisc's kernel entries (mounts, swap,
+	// NFS exports), kernel entries first; nil means files are not
+	// supported.
+	FileProcs func(q FileQuery) ([]Proc, error)
+	// MountPoints lists /proc/mounts' mount points, for -M.
+	MountPoints func() []string
+	UserName    func(uid uint32) (string, bool)
+	Kill        func(pid int32, sig int) error
 }
 
 // Run executes fuser with args (without the program name) and returns
@@ -72,6 +87,29 @@ func Run(env *Env, args []string) int {
 	cfg, st, done := parse(env, args)
 	if done {
 		return int(st)
+	}
+	if cfg.IsMountpoint {
+		// psmisc drops names that are not mount points, with a message.
+		var mps []string
+		if env.MountPoints != nil {
+			mps = env.MountPoints()
+		}
+		var keep []*Name
+		for _, n := range cfg.Names {
+			if n.Space == NSFile {
+				p := n.Text
+				for len(p) > 1 && strings.HasSuffix(p, "/") {
+					p = p[:len(p)-1]
+				}
+				n.Text = p
+				if p == "" || !slices.Contains(mps, p) {
+					fmt.Fprintf(env.Stderr, "Specified filename %s is not a mountpoint.\n", n.Text)
+					continue
+				}
+			}
+			keep = append(keep, n)
+		}
+		cfg.Names = keep
 	}
 	if cfg.Silent {
 		cfg.Verbose, cfg.User = false, false
@@ -96,7 +134,7 @@ func match(env *Env, cfg *Config) ([][]Proc, error) {
 	var socks []sock.Socket
 	needSocks := false
 	for _, n := range cfg.Names {
-		if n.Space != NSFile || n.File != "" {
+		if n.Space != NSFile || n.ID != nil && n.ID.Socket && !cfg.Mounts {
 			needSocks = true
 		}
 	}
@@ -108,31 +146,7 @@ func match(env *Env, cfg *Config) ([][]Proc, error) {
 	}
 	scanned := false
 	perName := make([]map[int32]*Proc, len(cfg.Names))
-	// Files are resolved in argument order, printing psmisc's errors.
-	fileIDs := make([]*FileID, len(cfg.Names))
-	for i, n := range cfg.Names {
-		if n.Space != NSFile {
-			continue
-		}
-		path, id, err := env.Stat(n.File)
-		n.Text = path
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				fmt.Fprintf(env.Stderr, "Specified filename %s does not exist.\n", path)
-			} else {
-				fmt.Fprintf(env.Stderr, "Cannot stat %s: %s\n", path, errText(err))
-			}
-			continue
-		}
-		fileIDs[i] = &id
-	}
-	if cfg.IsMountpoint || cfg.Mounts {
-		for i, n := range cfg.Names {
-			if fileIDs[i] != nil {
-				return nil, fmt.Errorf("%s: mount options are not supported", n.Text)
-			}
-		}
-	}
+	specials := make([][]Proc, len(cfg.Names))
 	for i, n := range cfg.Names {
 		procs := map[int32]*Proc{}
 		perName[i] = procs
@@ -177,12 +191,12 @@ func match(env *Env, cfg *Config) ([][]Proc, error) {
 				}
 			}
 		case NSFile:
-			id := fileIDs[i]
+			id := n.ID
 			if id == nil {
 				continue
 			}
 			scanned = true
-			if id.Socket {
+			if id.Socket && !cfg.Mounts {
 				// psmisc maps the path to the socket through /proc/net/unix.
 				for k := range socks {
 					s := &socks[k]
@@ -193,12 +207,17 @@ func match(env *Env, cfg *Config) ([][]Proc, error) {
 						add(s)
 					}
 				}
-			} else if env.FileProcs != nil {
-				fp, err := env.FileProcs(*id)
+			}
+			if (!id.Socket || cfg.Mounts) && env.FileProcs != nil {
+				fp, err := env.FileProcs(FileQuery{Path: n.Text, ID: *id, Mount: cfg.Mounts})
 				if err != nil {
 					return nil, err
 				}
 				for _, p := range fp {
+					if p.Special != "" {
+						specials[i] = append(specials[i], p)
+						continue
+					}
 					if p.PID == env.Self {
 						continue
 					}
@@ -209,7 +228,7 @@ func match(env *Env, cfg *Config) ([][]Proc, error) {
 						procs[p.PID] = &p
 					}
 				}
-			} else {
+			} else if !id.Socket {
 				return nil, fmt.Errorf("%s: only sockets are supported", n.Text)
 			}
 		}
@@ -225,6 +244,7 @@ func match(env *Env, cfg *Config) ([][]Proc, error) {
 			out[i] = append(out[i], *p)
 		}
 		slices.SortFunc(out[i], func(a, b Proc) int { return int(a.PID) - int(b.PID) })
+		out[i] = append(specials[i], out[i]...)
 	}
 	return out, nil
 }
@@ -288,13 +308,23 @@ func printMatches(env *Env, cfg *Config, matched [][]Proc) int {
 	var stdin *bufio.Reader
 	for i, n := range cfg.Names {
 		procs := matched[i]
+		normal := 0
+		for _, p := range procs {
+			if p.Special == "" {
+				normal++
+			}
+		}
 		if cfg.Silent {
-			if len(procs) > 0 {
+			if normal > 0 {
 				haveMatch = true
 			}
 		} else {
 			length := 0
-			if len(procs) > 0 || cfg.All {
+			hasProcs := normal > 0
+			if cfg.Verbose {
+				hasProcs = len(procs) > 0
+			}
+			if hasProcs || cfg.All {
 				if !head && cfg.Verbose {
 					fmt.Fprintf(env.Stderr, "%*s USER        PID ACCESS COMMAND\n", nameField, "")
 					head = true
@@ -304,6 +334,9 @@ func printMatches(env *Env, cfg *Config, matched [][]Proc) int {
 			}
 			first := true
 			for _, p := range procs {
+				if !cfg.Verbose && p.Special != "" {
+					continue
+				}
 				haveMatch = true
 				user, known := "", false
 				if cfg.Verbose || cfg.User {
@@ -326,8 +359,14 @@ func printMatches(env *Env, cfg *Config, matched [][]Proc) int {
 					}
 					fmt.Fprintf(env.Stderr, " %-8s ", user)
 				}
-				fmt.Fprintf(env.Stdout, " %5d", p.PID)
-				if cfg.Verbose {
+				if p.Special != "" {
+					io.WriteString(env.Stdout, "kernel")
+				} else {
+					fmt.Fprintf(env.Stdout, " %5d", p.PID)
+				}
+				if cfg.Verbose && p.Special != "" {
+					fmt.Fprintf(env.Stderr, " %-5s ", p.Special)
+				} else if cfg.Verbose {
 					fmt.Fprintf(env.Stderr, " %c%c%c%c%c ",
 						pick(p.Access&AccessFile != 0, pick(p.Access&AccessFileWr != 0, 'F', 'f'), '.'),
 						pick(p.Access&AccessRoot != 0, 'r', '.'),
@@ -368,13 +407,13 @@ func printMatches(env *Env, cfg *Config, matched [][]Proc) int {
 				if len(procs) == 0 && cfg.All {
 					io.WriteString(env.Stderr, "\n")
 				}
-			} else if len(procs) > 0 || cfg.All {
+			} else if hasProcs || cfg.All {
 				io.WriteString(env.Stderr, "\n")
 			}
 		}
 		if cfg.Kill {
 			for _, p := range procs {
-				if p.PID == env.Self {
+				if p.PID == env.Self || p.Special != "" {
 					continue
 				}
 				if cfg.WriteOnly && p.Access&AccessFileWr == 0 {

@@ -98,7 +98,15 @@ func Stat(name string) (string, FileID, error) {
 	if err := syscall.Stat(path, &st); err != nil {
 		return path, FileID{}, &os.PathError{Op: "stat", Path: path, Err: err}
 	}
-	return path, FileID{Dev: st.Dev, Ino: st.Ino, Socket: st.Mode&syscall.S_IFMT == syscall.S_IFSOCK}, nil
+	return path, fileID(&st), nil
+}
+
+func fileID(st *syscall.Stat_t) FileID {
+	return FileID{
+		Dev: st.Dev, Ino: st.Ino, Rdev: st.Rdev,
+		Socket: st.Mode&syscall.S_IFMT == syscall.S_IFSOCK,
+		Block:  st.Mode&syscall.S_IFMT == syscall.S_IFBLK,
+	}
 }
 
 // StatSocketPath stats a unix socket's bound path.
@@ -107,13 +115,48 @@ func StatSocketPath(path string) (FileID, bool) {
 	if syscall.Stat(path, &st) != nil {
 		return FileID{}, false
 	}
-	return FileID{Dev: st.Dev, Ino: st.Ino, Socket: st.Mode&syscall.S_IFMT == syscall.S_IFSOCK}, true
+	return fileID(&st), true
 }
 
-// FileProcs walks /proc for processes using a file through an fd, their
-// cwd, root, executable or a mapping, as psmisc does for file names.
-func FileProcs(self int) func(id FileID) ([]Proc, error) {
-	return func(id FileID) ([]Proc, error) {
+// MountPoints lists /proc/mounts' mount points as psmisc reads them
+// (octal escapes left as they are).
+func MountPoints() []string {
+	var out []string
+	eachLineField(ProcRoot+"/mounts", 1, func(f string) { out = append(out, f) })
+	return out
+}
+
+// eachLineField calls fn with the field-th space-separated field of each
+// line of path.
+func eachLineField(path string, field int, fn func(string)) {
+	f, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fl := strings.Split(sc.Text(), " ")
+		if len(fl) > field {
+			fn(fl[field])
+		}
+	}
+}
+
+// FileProcs walks /proc as psmisc does for a file name: processes using
+// the file (or, with Mount, any file on its filesystem) through an fd,
+// their cwd, root, executable or a mapping; then the kernel's users:
+// NFS exports, mount points and swap files, one entry of each kind, the
+// last found first.
+func FileProcs(self int) func(q FileQuery) ([]Proc, error) {
+	return func(q FileQuery) ([]Proc, error) {
+		id := q.ID
+		device := id.Dev
+		if id.Block {
+			device = id.Rdev
+		}
+		sameIno := func(st *syscall.Stat_t) bool { return st.Dev == id.Dev && st.Ino == id.Ino }
+		sameDev := func(st *syscall.Stat_t) bool { return q.Mount && st.Dev == device }
 		var out []Proc
 		for _, pid := range pids() {
 			if pid == self {
@@ -126,23 +169,37 @@ func FileProcs(self int) func(id FileID) ([]Proc, error) {
 				uid = pst.Uid
 			}
 			var acc uint8
-			same := func(p string) bool {
+			for _, l := range []struct {
+				name string
+				bit  uint8
+			}{{"exe", AccessExe}, {"root", AccessRoot}, {"cwd", AccessCwd}} {
 				var st syscall.Stat_t
-				return syscall.Stat(p, &st) == nil && st.Dev == id.Dev && st.Ino == id.Ino
-			}
-			if same(base + "/exe") {
-				acc |= AccessExe
-			}
-			if same(base + "/root") {
-				acc |= AccessRoot
-			}
-			if same(base + "/cwd") {
-				acc |= AccessCwd
+				if syscall.Stat(base+"/"+l.name, &st) == nil && (sameDev(&st) || sameIno(&st)) {
+					acc |= l.bit
+				}
 			}
 			fds, _ := fdNames(pid)
 			for _, fd := range fds {
 				p := base + "/fd/" + fd
-				if !same(p) {
+				var st syscall.Stat_t
+				if syscall.Stat(p, &st) != nil {
+					continue
+				}
+				hit := sameIno(&st)
+				if !hit && sameDev(&st) {
+					hit = true
+					// Except for block devices and sockets, the fd's
+					// path must start with the name.
+					if !id.Block && st.Mode&syscall.S_IFMT != syscall.S_IFSOCK {
+						buf := make([]byte, 4096)
+						if n, err := syscall.Readlink(p, buf); err == nil {
+							hit = strings.HasPrefix(string(buf[:n]), q.Path)
+						} else {
+							hit = strings.HasPrefix(p, q.Path)
+						}
+					}
+				}
+				if !hit {
 					continue
 				}
 				acc |= AccessFile
@@ -151,7 +208,7 @@ func FileProcs(self int) func(id FileID) ([]Proc, error) {
 					acc |= AccessFileWr
 				}
 			}
-			if mapsHas(base+"/maps", id) {
+			if mapsHas(base+"/maps", id, q.Mount, device) {
 				acc |= AccessMmap
 			}
 			if acc == 0 {
@@ -159,11 +216,50 @@ func FileProcs(self int) func(id FileID) ([]Proc, error) {
 			}
 			out = append(out, Proc{PID: int32(pid), UID: uid, Command: procComm(base), Access: acc})
 		}
-		return out, nil
+		var specials []Proc
+		special := func(kind, path string) {
+			for _, p := range specials {
+				if p.Special == kind {
+					return
+				}
+			}
+			specials = append([]Proc{{Special: kind, Command: path}}, specials...)
+		}
+		check := func(kind string) func(string) {
+			return func(path string) {
+				var st syscall.Stat_t
+				if syscall.Stat(path, &st) == nil && (sameDev(&st) || sameIno(&st)) {
+					special(kind, path)
+				}
+			}
+		}
+		eachExport(check("knfsd"))
+		eachLineField(ProcRoot+"/mounts", 1, check("mount"))
+		eachLineField(ProcRoot+"/swaps", 0, check("swap"))
+		return append(specials, out...), nil
 	}
 }
 
-func mapsHas(path string, id FileID) bool {
+// eachExport calls fn with each exported path of the kernel NFS server.
+func eachExport(fn func(string)) {
+	f, err := os.Open(ProcRoot + "/fs/nfsd/exports")
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		l := sc.Text()
+		if strings.HasPrefix(l, "#") {
+			continue
+		}
+		if i := strings.IndexAny(l, " \t"); i >= 0 {
+			fn(l[:i])
+		}
+	}
+}
+
+func mapsHas(path string, id FileID, mount bool, device uint64) bool {
 	f, err := os.Open(path)
 	if err != nil {
 		return false
@@ -185,7 +281,9 @@ func mapsHas(path string, id FileID) bool {
 		if err1 != nil || err2 != nil || err3 != nil {
 			continue
 		}
-		if ma*256+mi == id.Dev && ino == id.Ino {
+		// psmisc's device number for a maps line is major*256+minor.
+		dev := ma*256 + mi
+		if mount && dev == device || dev == id.Dev && ino == id.Ino {
 			return true
 		}
 	}

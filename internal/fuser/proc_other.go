@@ -41,9 +41,12 @@ func StatSocketPath(path string) (FileID, bool) {
 	return id, err == nil
 }
 
+// MountPoints needs /proc/mounts.
+func MountPoints() []string { return nil }
+
 // FileProcs needs /proc.
-func FileProcs(self int) func(id FileID) ([]Proc, error) {
-	return func(FileID) ([]Proc, error) {
+func FileProcs(self int) func(q FileQuery) ([]Proc, error) {
+	return func(FileQuery) ([]Proc, error) {
 		return nil, fmt.Errorf("listing file users: %w", ErrNotSupported)
 	}
 }
