@@ -45,7 +45,7 @@ func TestParseSNMP6CarriesValues(t *testing.T) {
 }
 
 func statsRenderAll(secs []snapshot.StatsSection, cs []snapshot.StatsCounter) {
-	for _, f := range []nettools.StatsProtocols{{true, true, true, true}, {}, {TCP: true}} {
+	for _, f := range []nettools.StatsProtocols{{Raw: true, TCP: true, UDP: true, SCTP: true}, {}, {TCP: true}} {
 		p := nettools.NewStatsPrinter(io.Discard)
 		p.SNMP(secs, f, "")
 		p.SCTP(cs, f)
