@@ -604,7 +604,8 @@ static __always_inline struct sock *fd_event(long fd, __u8 kind, struct owner *o
 		return sk;
 	fill_sock(e, sk, false);
 	e->kind = kind;
-	if (kind == EVENT_LISTEN) {
+	if (kind == EVENT_LISTEN && e->family != AF_UNIX) {
+		/* TCP numbering; unix sockets use SS_* states, left unset */
 		e->oldstate = TCP_CLOSE;
 		e->newstate = TCP_LISTEN;
 	}
