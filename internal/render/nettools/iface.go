@@ -292,9 +292,10 @@ func ifaceNetROM(a [16]byte) string {
 	var b strings.Builder
 	for i := 0; i < 6; i++ {
 		c := (a[i] >> 1) & 0x7f
-		if c != ' ' {
-			b.WriteByte(c)
+		if c == ' ' || c == 0 { // a space ends the C string
+			break
 		}
+		b.WriteByte(c)
 	}
 	if ssid := (a[6] & 0x1e) >> 1; ssid != 0 {
 		fmt.Fprintf(&b, "-%d", ssid)
