@@ -173,16 +173,20 @@ func serve(c net.Conn) {
 	}
 }
 
-// startServer runs the helper under the name serverComm.
-func startServer(t *testing.T, nsPath string) (pid int, port4, port6 uint16) {
+// startServer runs the helper under the name serverComm (a symlink to this
+// binary: comm comes from the executed file's name), or as /proc/self/exe
+// (comm "exe") where no temporary directory can be made, and returns its
+// pid, comm and ports.
+func startServer(t *testing.T, nsPath string) (pid int, comm string, port4, port6 uint16) {
 	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), serverComm)
-	if err := os.Symlink(self, bin); err != nil {
-		t.Fatal(err)
+	bin := "/proc/self/exe"
+	if self, err := os.Executable(); err == nil {
+		if dir, err := os.MkdirTemp("", "bpfstat-test"); err == nil {
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			if os.Symlink(self, filepath.Join(dir, serverComm)) == nil {
+				bin = filepath.Join(dir, serverComm)
+			}
+		}
 	}
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), helperEnv+"=server", helperNetns+"="+nsPath)
@@ -206,7 +210,15 @@ func startServer(t *testing.T, nsPath string) (pid int, port4, port6 uint16) {
 	f := strings.Fields(line)
 	p4, _ := strconv.Atoi(f[0])
 	p6, _ := strconv.Atoi(f[1])
-	return cmd.Process.Pid, uint16(p4), uint16(p6)
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", cmd.Process.Pid))
+	if err != nil {
+		t.Fatalf("reading server comm: %v", err)
+	}
+	comm = strings.TrimSpace(string(b))
+	if comm == selfComm(t) {
+		t.Fatalf("server comm %q is the test's own: cannot tell the sides apart", comm)
+	}
+	return cmd.Process.Pid, comm, uint16(p4), uint16(p6)
 }
 
 // collector reads events of one network namespace in the background.
@@ -317,7 +329,7 @@ func testTCP(t *testing.T, strategy string, pinned bool) {
 	tr := startTracer(t, strategy, pinned, Options{RingSize: 64 << 20})
 	nsPath, netns := netnsThread(t)
 	c := collect(tr, netns)
-	srvPid, port4, port6 := startServer(t, nsPath)
+	srvPid, srvComm, port4, port6 := startServer(t, nsPath)
 	me, comm := os.Getpid(), selfComm(t)
 	addr4 := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port4)
 	addr6 := netip.AddrPortFrom(netip.MustParseAddr("::1"), port6)
@@ -377,8 +389,8 @@ func testTCP(t *testing.T, strategy string, pinned bool) {
 		switch e.Kind {
 		case KindAccept:
 			accepts++
-			if int(e.PID) != srvPid || e.Comm != serverComm || e.FD < 0 {
-				t.Errorf("accept owned by %d/%q fd %d, want %d/%q", e.PID, e.Comm, e.FD, srvPid, serverComm)
+			if int(e.PID) != srvPid || e.Comm != srvComm || e.FD < 0 {
+				t.Errorf("accept owned by %d/%q fd %d, want %d/%q", e.PID, e.Comm, e.FD, srvPid, srvComm)
 			}
 			continue
 		case KindConnect:
@@ -445,7 +457,7 @@ func testTCP(t *testing.T, strategy string, pinned bool) {
 			default:
 				t.Errorf("server state sequence %q, want %q or %q", seq, seqString(seqServerActiveClose), seqString(seqServerPassiveClose))
 			}
-			checkSide(t, "server", s.events, srvPid, serverComm, addr4, addr6, true)
+			checkSide(t, "server", s.events, srvPid, srvComm, addr4, addr6, true)
 		}
 	}
 	want := map[string]int{
