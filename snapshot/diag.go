@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
+	"strings"
 
 	"github.com/bpfstat/bpfstat/internal/sock"
 )
@@ -246,4 +248,23 @@ func fixRequestUIDs(socks []sock.Socket) {
 			s.UID = uid
 		}
 	}
+}
+
+// parseSockstatHint sums the "inuse" and "tw" counts of a sockstat file.
+func parseSockstatHint(b []byte) int {
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] == "sockets:" || f[0] == "FRAG:" || f[0] == "FRAG6:" {
+			continue
+		}
+		for i := 1; i+1 < len(f); i += 2 {
+			if f[i] == "inuse" || f[i] == "tw" {
+				if v, err := strconv.Atoi(f[i+1]); err == nil && v > 0 && v < 1<<24 {
+					n += v
+				}
+			}
+		}
+	}
+	return n
 }

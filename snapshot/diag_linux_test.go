@@ -165,8 +165,8 @@ func equalIgnoringTicks(t *testing.T, a, b []sock.Socket, report bool) bool {
 	for i := range a {
 		x, y := a[i], b[i]
 		y.Cookie = 0
-		// A timer read twice moves by a tick or two.
-		if d := int64(x.Timer.Ticks) - int64(y.Timer.Ticks); d >= -30 && d <= 30 {
+		// A timer read twice moves on (by seconds on a loaded machine).
+		if d := int64(x.Timer.Ticks) - int64(y.Timer.Ticks); d >= -300 && d <= 300 {
 			y.Timer.Ticks = x.Timer.Ticks
 		}
 		if !reflect.DeepEqual(x, y) {

@@ -155,3 +155,10 @@ func TestFastOnFixtureTree(t *testing.T) {
 		t.Fatalf("Fast differs from Sockets on %s:\n got %+v\nwant %+v", root, got, want)
 	}
 }
+
+func TestParseSockstatHint(t *testing.T) {
+	b := []byte("sockets: used 300\nTCP: inuse 100 orphan 0 tw 20 alloc 150 mem 3\nUDP: inuse 5 mem 1\nUDPLITE: inuse 0\nRAW: inuse 1\nFRAG: inuse 7 memory 0\n")
+	if n := parseSockstatHint(b); n != 126 {
+		t.Fatalf("hint = %d, want 126", n)
+	}
+}

@@ -597,8 +597,10 @@ func (t *Table) owners(n *nsTable, k uint64, e *entry) []sock.Owner {
 		return nil
 	}
 	more := n.more[k]
-	out := make([]sock.Owner, 0, 1+len(more))
-	for _, o := range append([]owner{e.owner}, more...) {
+	out := make([]sock.Owner, 1, 1+len(more))
+	p := t.procs[e.owner.pid]
+	out[0] = sock.Owner{PID: e.owner.pid, Comm: p.comm, Program: p.program, UID: p.uid, FD: e.owner.fd}
+	for _, o := range more {
 		p := t.procs[o.pid]
 		out = append(out, sock.Owner{PID: o.pid, Comm: p.comm, Program: p.program, UID: p.uid, FD: o.fd})
 	}
