@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -49,6 +50,13 @@ non-root clients see only their own processes' pids, as with netstat.`,
 					f := os.NewFile(uintptr(fd), "ready")
 					f.Write([]byte{'\n'})
 					f.Close()
+				}
+			}
+			if path := os.Getenv("BPFSTAT_DAEMON_CPUPROFILE"); path != "" {
+				// Profiling hook for bench work: CPU profile until exit.
+				if f, err := os.Create(path); err == nil {
+					pprof.StartCPUProfile(f)
+					defer pprof.StopCPUProfile()
 				}
 			}
 			return daemon.Run(ctx, cfg)
