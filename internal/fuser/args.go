@@ -34,6 +34,8 @@ type Config struct {
 	IPv4Only, IPv6Only                                       bool
 	Signal                                                   int
 	Names                                                    []*Name
+
+	scan bool // walk /proc even if no name is left (see -M)
 }
 
 // Name is one NAME argument.

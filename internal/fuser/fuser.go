@@ -104,6 +104,9 @@ func Run(env *Env, args []string) int {
 				n.Text = p
 				if p == "" || !slices.Contains(mps, p) {
 					fmt.Fprintf(env.Stderr, "Specified filename %s is not a mountpoint.\n", n.Text)
+					// Its inode was already on psmisc's list: /proc is
+					// still walked.
+					cfg.scan = cfg.scan || n.ID != nil
 					continue
 				}
 			}
@@ -144,7 +147,7 @@ func match(env *Env, cfg *Config) ([][]Proc, error) {
 			return nil, err
 		}
 	}
-	scanned := false
+	scanned := cfg.scan
 	perName := make([]map[int32]*Proc, len(cfg.Names))
 	specials := make([][]Proc, len(cfg.Names))
 	for i, n := range cfg.Names {

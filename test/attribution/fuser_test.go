@@ -180,6 +180,36 @@ func TestFuserFile(t *testing.T) {
 	}
 }
 
+// TestFuserFilesystem: files and mount points of a tmpfs, with -m, -M
+// and psmisc's kernel entries.
+func TestFuserFilesystem(t *testing.T) {
+	z := setup(t)
+	ref, err := exec.LookPath("fuser")
+	if err != nil {
+		t.Skip("needs psmisc fuser")
+	}
+	mnt := filepath.Join(z.dir, "mnt")
+	for _, args := range [][]string{
+		{filepath.Join(mnt, "file")}, {"-v", filepath.Join(mnt, "w")},
+		{"-v", mnt}, {"-m", mnt}, {"-vm", mnt}, {"-vm", filepath.Join(mnt, "file")},
+		{"-M", filepath.Join(mnt, "d")}, {"-vM", mnt}, {"-vmM", mnt + "/"},
+		{"-v", filepath.Join(mnt, "d")}, {"-a", filepath.Join(mnt, "nothing")},
+		{"-vmu", mnt, "7001/tcp"},
+	} {
+		var want, got result
+		for try := 0; try < 3; try++ {
+			want = runAs(t, ref, "fuser", "", args...)
+			got = runAs(t, z.bin, "fuser", "", args...)
+			if got == want {
+				break
+			}
+		}
+		if got != want {
+			t.Errorf("fuser %q:\npsmisc  %+v\nbpfstat %+v", args, want, got)
+		}
+	}
+}
+
 // TestFuserKill kills two identical victims, one with each tool, and
 // compares the outputs with the pids normalised. Only processes this
 // test started are signalled.

@@ -44,7 +44,8 @@ func TestMain(m *testing.M) {
 		cmd := exec.Command(os.Args[0], os.Args[1:]...)
 		cmd.Env = append(os.Environ(), envNetns+"=1")
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL}
+		// And a mount namespace, for the tmpfs of the -m tests.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET | syscall.CLONE_NEWNS, Pdeathsig: syscall.SIGKILL}
 		if err := cmd.Run(); err != nil {
 			if ee, ok := err.(*exec.ExitError); ok {
 				os.Exit(ee.ExitCode())
@@ -93,6 +94,17 @@ func setup(t *testing.T) *zoo {
 		t.Fatal(err)
 	}
 	os.Chmod(dir, 0o777)
+	// A filesystem of our own for fuser -m: private to this namespace.
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		t.Fatalf("making mounts private: %v", err)
+	}
+	mnt := filepath.Join(dir, "mnt")
+	os.Mkdir(mnt, 0o777)
+	if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, "mode=0777"); err != nil {
+		t.Fatalf("mounting tmpfs: %v", err)
+	}
+	os.WriteFile(filepath.Join(mnt, "file"), []byte("x"), 0o666)
+	os.Mkdir(filepath.Join(mnt, "d"), 0o777)
 	z := &zoo{dir: dir, pids: map[int]string{}}
 	z.bin = filepath.Join(dir, "bpfstat")
 	if out, err := exec.Command("go", "build", "-o", z.bin, "../../cmd/bpfstat").CombinedOutput(); err != nil {
@@ -115,7 +127,7 @@ func setup(t *testing.T) *zoo {
 	for _, r := range []struct {
 		role string
 		uid  int
-	}{{"prefork", 0}, {"scm", 0}, {"exiter", 0}, {"nobody", 65534}, {"unix", 0}, {"client", 0}, {"weird", 0}} {
+	}{{"prefork", 0}, {"scm", 0}, {"exiter", 0}, {"nobody", 65534}, {"unix", 0}, {"client", 0}, {"weird", 0}, {"files", 0}} {
 		p := startRole(t, zooBin, dir, r.role, r.uid)
 		z.procs = append(z.procs, p)
 		for _, pid := range p.pids {
@@ -147,6 +159,7 @@ func stopZoo() {
 			p.cmd.Wait()
 		}
 	}
+	unix.Unmount(filepath.Join(theZoo.dir, "mnt"), unix.MNT_DETACH)
 	os.RemoveAll(theZoo.dir)
 	theZoo = nil
 }
@@ -277,6 +290,19 @@ func runRole(role, dir string) error {
 			return err
 		}
 		tcpListen(unix.AF_INET, "127.0.0.1", 7040, false)
+	case "files":
+		// Uses the tmpfs: cwd in it, a file open for reading and one
+		// for writing.
+		mnt := filepath.Join(dir, "mnt")
+		if err := os.Chdir(filepath.Join(mnt, "d")); err != nil {
+			return err
+		}
+		if _, err := unix.Open(filepath.Join(mnt, "file"), unix.O_RDONLY, 0); err != nil {
+			return err
+		}
+		if _, err := unix.Open(filepath.Join(mnt, "w"), unix.O_WRONLY|unix.O_CREAT, 0o644); err != nil {
+			return err
+		}
 	case "hold":
 	default:
 		return fmt.Errorf("unknown role")
