@@ -67,10 +67,25 @@ func runFuser(t *testing.T, args string, stdin string) run {
 			switch name {
 			case "/run/x.sock":
 				return name, FileID{Dev: 1, Ino: 2, Socket: true}, nil
+			case "/mnt", "/mnt/":
+				return "/mnt", FileID{Dev: 5, Ino: 1}, nil
+			case "/mnt/d":
+				return name, FileID{Dev: 5, Ino: 7}, nil
 			}
 			return name, FileID{}, &fs.PathError{Op: "stat", Path: name, Err: syscall.ENOENT}
 		},
 		StatSocketPath: func(p string) (FileID, bool) { return FileID{Dev: 1, Ino: 2, Socket: true}, p == "/run/x.sock" },
+		FileProcs: func(q FileQuery) ([]Proc, error) {
+			if q.Path != "/mnt" {
+				return nil, nil
+			}
+			ps := []Proc{{Special: "mount", Command: "/mnt"}, {PID: 90, Command: "sh", Access: AccessCwd}}
+			if q.Mount {
+				ps = append(ps, Proc{PID: 91, Command: "cat", Access: AccessFile})
+			}
+			return ps, nil
+		},
+		MountPoints: func() []string { return []string{"/", "/mnt"} },
 		UserName: func(uid uint32) (string, bool) {
 			switch uid {
 			case 0:
@@ -146,6 +161,14 @@ func TestRun(t *testing.T) {
 		{"-- 8080/tcp", "", "No process specification given\n" + usage, 1},
 		{"-l", "HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT\nCHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH POLL PWR SYS\n", "", 0},
 		{"99999/tcp", "", "", 1},
+		{"/mnt", "    90", scanErr + "/mnt:               c\n", 0},
+		{"-v /mnt", "kernel    90", scanErr +
+			"                     USER        PID ACCESS COMMAND\n" +
+			"/mnt:                root      mount /mnt\n" +
+			"                     root      ..c.. sh\n", 0},
+		{"-m /mnt", "    90    91", scanErr + "/mnt:               c\n", 0},
+		{"-M /mnt/d", "", "Specified filename /mnt/d is not a mountpoint.\n" + scanErr, 1},
+		{"-M -a /mnt/ /mnt/d", "    90", "Specified filename /mnt/d is not a mountpoint.\n" + scanErr + "/mnt:               c\n", 0},
 		{"4294975376/tcp", "     3    45", scanErr + "4294975376/tcp:     \n", 0},
 	}
 	for _, c := range cases {
