@@ -11,7 +11,8 @@
  *                 owner recorded in process context into sk_storage.
  *   syscalls      sys_exit_socket/socketpair/listen/accept/accept4 and
  *                 sys_enter_close: descriptors, unix sockets, accept owners.
- *   processes     sched_process_exec/exit: comm after exec.
+ *   processes     sched_process_exec/exit/fork: comm after exec, and the
+ *                 child that inherits an exited owner's sockets.
  *
  * Softirq-driven transitions (SYN_RECV->ESTABLISHED, FIN from the peer,
  * TIME_WAIT) run in whatever task the CPU was in, so they are never
@@ -106,13 +107,31 @@ struct {
 	__type(value, __u8);
 } tcp_closed SEC(".maps");
 
-/* comm after exec, by tgid; owners keep the comm they were created with. */
+/* comm after exec, by tgid; owners keep the comm they were created with.
+ * Kept after exit: events of an exited owner's sockets still name it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);
 	__type(key, __u32);
 	__type(value, char[16]);
 } exec_comm SEC(".maps");
+
+/* A process's most recent child process, and processes that have exited:
+ * when an owner has exited, its sockets belong to the child it forked
+ * (daemons: fork, parent exits). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u32);
+} heir SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u8);
+} exited SEC(".maps");
 
 /* Syscall arguments from sys_enter to sys_exit (socketpair's vector,
  * listen's descriptor), by thread. */
@@ -179,19 +198,33 @@ static __always_inline void owner_current(struct owner *o, int fd)
 	bpf_get_current_comm(o->comm, sizeof(o->comm));
 }
 
-/* Copy an owner into an event; false if the event is to be ignored. */
-static __always_inline bool set_owner(struct event *e, const struct owner *o)
+/*
+ * Copy an owner into an event; false if the event is to be ignored.
+ * inherit: the socket still has a file although its owner may have exited,
+ * so a child that process forked holds it now (daemons: fork, parent
+ * exits). Orphaned sockets, and events raised by the owner itself, keep
+ * the recorded owner.
+ */
+static __always_inline bool set_owner(struct event *e, const struct owner *o, bool inherit)
 {
 	if (!o || !o->pid)
 		return true;
-	if (ignore_tgid && o->pid == ignore_tgid)
+	__u32 pid = o->pid, tid = o->tid;
+	for (int i = 0; i < 3 && inherit; i++) { /* up to a double fork */
+		if (!bpf_map_lookup_elem(&exited, &pid))
+			break;
+		__u32 *h = bpf_map_lookup_elem(&heir, &pid);
+		if (!h)
+			break;
+		pid = tid = *h;
+	}
+	if (ignore_tgid && pid == ignore_tgid)
 		return false;
-	e->pid = o->pid;
-	e->tid = o->tid;
+	e->pid = pid;
+	e->tid = tid;
 	e->uid = o->uid;
 	e->fd = o->fd;
 	e->flags |= EVENT_F_OWNER;
-	__u32 pid = o->pid;
 	char *c = bpf_map_lookup_elem(&exec_comm, &pid);
 	if (c)
 		__builtin_memcpy(e->comm, c, sizeof(e->comm));
@@ -341,7 +374,10 @@ static __always_inline int handle_state(struct sock *sk, int oldstate, int newst
 	e->kind = closing ? EVENT_CLOSE : EVENT_STATE;
 	e->oldstate = oldstate;
 	e->newstate = newstate;
-	if (!set_owner(e, &cur)) {
+	/* sock_orphan() marks a socket whose last descriptor is gone DEAD;
+	 * any other socket (embryonic children included) may be inherited. */
+	bool orphan = SK(btf, sk, __sk_common.skc_flags) & (1UL << SOCK_DEAD);
+	if (!set_owner(e, &cur, !orphan)) {
 		bpf_ringbuf_discard(e, 0);
 		return 0;
 	}
@@ -452,7 +488,7 @@ static __always_inline void cg_event(struct bpf_sock *sk, __u64 cookie, struct o
 		e->sport = o->sport;
 		e->dport = o->dport;
 	}
-	if (!set_owner(e, o)) {
+	if (!set_owner(e, o, false)) {
 		bpf_ringbuf_discard(e, 0);
 		return;
 	}
@@ -554,7 +590,7 @@ int cg_sock_release(struct bpf_sock *sk)
 		if (o->start_ns)
 			e->lifetime_ns = e->ts_ns - o->start_ns;
 	}
-	if (!set_owner(e, o)) {
+	if (!set_owner(e, o, false)) {
 		bpf_ringbuf_discard(e, 0);
 		return 1;
 	}
@@ -609,7 +645,7 @@ static __always_inline struct sock *fd_event(long fd, __u8 kind, struct owner *o
 		e->oldstate = TCP_CLOSE;
 		e->newstate = TCP_LISTEN;
 	}
-	if (!set_owner(e, &o)) {
+	if (!set_owner(e, &o, false)) {
 		bpf_ringbuf_discard(e, 0);
 		return sk;
 	}
@@ -763,8 +799,26 @@ int sched_exit(void *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
+	__u8 one = 1;
 	if (tgid == (__u32)id)
-		bpf_map_delete_elem(&exec_comm, &tgid);
+		bpf_map_update_elem(&exited, &tgid, &one, BPF_ANY);
+	return 0;
+}
+
+SEC("raw_tp/sched_process_fork")
+int sched_fork(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *parent = (struct task_struct *)ctx->args[0];
+	struct task_struct *child = (struct task_struct *)ctx->args[1];
+	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	if (ctgid != BPF_CORE_READ(child, pid))
+		return 0; /* a thread */
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	bpf_map_update_elem(&heir, &ptgid, &ctgid, BPF_ANY);
+	/* a recycled pid starts afresh */
+	bpf_map_delete_elem(&exited, &ctgid);
+	bpf_map_delete_elem(&exec_comm, &ctgid);
+	bpf_map_delete_elem(&heir, &ctgid);
 	return 0;
 }
 

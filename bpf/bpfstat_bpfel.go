@@ -95,6 +95,8 @@ type BpfstatOwner struct {
 const (
 	BpfstatMapEvents              = "events"
 	BpfstatMapExecComm            = "exec_comm"
+	BpfstatMapExited              = "exited"
+	BpfstatMapHeir                = "heir"
 	BpfstatMapListenerByPort      = "listener_by_port"
 	BpfstatMapLost                = "lost"
 	BpfstatMapOwnerBySk           = "owner_by_sk"
@@ -109,6 +111,7 @@ const (
 	BpfstatProgCgSockRelease      = "cg_sock_release"
 	BpfstatProgSchedExec          = "sched_exec"
 	BpfstatProgSchedExit          = "sched_exit"
+	BpfstatProgSchedFork          = "sched_fork"
 	BpfstatProgStateFentry        = "state_fentry"
 	BpfstatProgStateKprobe        = "state_kprobe"
 	BpfstatProgStateRawTp         = "state_raw_tp"
@@ -180,6 +183,7 @@ type BpfstatProgramSpecs struct {
 	CgSockRelease      *ebpf.ProgramSpec `ebpf:"cg_sock_release"`
 	SchedExec          *ebpf.ProgramSpec `ebpf:"sched_exec"`
 	SchedExit          *ebpf.ProgramSpec `ebpf:"sched_exit"`
+	SchedFork          *ebpf.ProgramSpec `ebpf:"sched_fork"`
 	StateFentry        *ebpf.ProgramSpec `ebpf:"state_fentry"`
 	StateKprobe        *ebpf.ProgramSpec `ebpf:"state_kprobe"`
 	StateRawTp         *ebpf.ProgramSpec `ebpf:"state_raw_tp"`
@@ -201,6 +205,8 @@ type BpfstatProgramSpecs struct {
 type BpfstatMapSpecs struct {
 	Events         *ebpf.MapSpec `ebpf:"events"`
 	ExecComm       *ebpf.MapSpec `ebpf:"exec_comm"`
+	Exited         *ebpf.MapSpec `ebpf:"exited"`
+	Heir           *ebpf.MapSpec `ebpf:"heir"`
 	ListenerByPort *ebpf.MapSpec `ebpf:"listener_by_port"`
 	Lost           *ebpf.MapSpec `ebpf:"lost"`
 	OwnerBySk      *ebpf.MapSpec `ebpf:"owner_by_sk"`
@@ -243,6 +249,8 @@ func (o *BpfstatObjects) Close() error {
 type BpfstatMaps struct {
 	Events         *ebpf.Map `ebpf:"events"`
 	ExecComm       *ebpf.Map `ebpf:"exec_comm"`
+	Exited         *ebpf.Map `ebpf:"exited"`
+	Heir           *ebpf.Map `ebpf:"heir"`
 	ListenerByPort *ebpf.Map `ebpf:"listener_by_port"`
 	Lost           *ebpf.Map `ebpf:"lost"`
 	OwnerBySk      *ebpf.Map `ebpf:"owner_by_sk"`
@@ -255,6 +263,8 @@ func (m *BpfstatMaps) Close() error {
 	return _BpfstatClose(
 		m.Events,
 		m.ExecComm,
+		m.Exited,
+		m.Heir,
 		m.ListenerByPort,
 		m.Lost,
 		m.OwnerBySk,
@@ -288,6 +298,7 @@ type BpfstatPrograms struct {
 	CgSockRelease      *ebpf.Program `ebpf:"cg_sock_release"`
 	SchedExec          *ebpf.Program `ebpf:"sched_exec"`
 	SchedExit          *ebpf.Program `ebpf:"sched_exit"`
+	SchedFork          *ebpf.Program `ebpf:"sched_fork"`
 	StateFentry        *ebpf.Program `ebpf:"state_fentry"`
 	StateKprobe        *ebpf.Program `ebpf:"state_kprobe"`
 	StateRawTp         *ebpf.Program `ebpf:"state_raw_tp"`
@@ -313,6 +324,7 @@ func (p *BpfstatPrograms) Close() error {
 		p.CgSockRelease,
 		p.SchedExec,
 		p.SchedExit,
+		p.SchedFork,
 		p.StateFentry,
 		p.StateKprobe,
 		p.StateRawTp,

@@ -41,8 +41,13 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(helperEnv) == "server" {
+	switch os.Getenv(helperEnv) {
+	case "server":
 		os.Exit(runServer())
+	case "parent":
+		os.Exit(runParent())
+	case "child":
+		os.Exit(runChild())
 	}
 	os.Exit(m.Run())
 }
@@ -625,4 +630,134 @@ func TestIntegrationLost(t *testing.T) {
 		t.Errorf("read %d events but %d were counted lost", read, lost)
 	}
 	t.Logf("PASS: %d events lost, %d delivered", lost, read)
+}
+
+// runParent listens in the namespace, hands the listener to a child it
+// starts (fd 3), prints the port and the child's pid, and exits: a daemon's
+// fork-and-exit, with the child re-executed as Go must.
+func runParent() int {
+	runtime.LockOSThread()
+	fd, err := unix.Open(os.Getenv(helperNetns), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err == nil {
+		err = unix.Setns(fd, unix.CLONE_NEWNET)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "parent: joining netns:", err)
+		return 1
+	}
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "parent:", err)
+		return 1
+	}
+	f, err := l.(*net.TCPListener).File()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "parent:", err)
+		return 1
+	}
+	cmd := exec.Command("/proc/self/exe")
+	cmd.Env = append(os.Environ(), helperEnv+"=child")
+	cmd.Stdin, cmd.Stderr = os.Stdin, os.Stderr
+	cmd.ExtraFiles = []*os.File{f}
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "parent:", err)
+		return 1
+	}
+	fmt.Printf("%d %d\n", l.Addr().(*net.TCPAddr).Port, cmd.Process.Pid)
+	return 0
+}
+
+// runChild serves the inherited listener until stdin closes.
+func runChild() int {
+	l, err := net.FileListener(os.NewFile(3, "listener"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		return 1
+	}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go serve(c)
+		}
+	}()
+	io.Copy(io.Discard, os.Stdin)
+	return 0
+}
+
+// TestIntegrationInherit: a listener created by a process that then exits
+// belongs to the child it forked; passive opens on it are the child's.
+func TestIntegrationInherit(t *testing.T) {
+	needRoot(t)
+	names, pinned := strategiesUnderTest()
+	tr := startTracer(t, names[0], pinned, Options{})
+	nsPath, netns := netnsThread(t)
+	c := collect(tr, netns)
+
+	cmd := exec.Command("/proc/self/exe")
+	cmd.Env = append(os.Environ(), helperEnv+"=parent", helperNetns+"="+nsPath)
+	cmd.Stderr = os.Stderr
+	// The child inherits stdin and serves until it closes; not a
+	// StdinPipe, which Wait would close when the parent exits.
+	stdinR, stdinW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdin = stdinR
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stdinR.Close()
+	t.Cleanup(func() { stdinW.Close() })
+	var port, child int
+	if _, err := fmt.Fscan(out, &port, &child); err != nil {
+		t.Fatalf("parent helper: %v", err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("parent helper: %v", err)
+	}
+	parent := cmd.Process.Pid
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	exited := uint64(ts.Nano())
+
+	const n = 20
+	srv := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
+	for i := 0; i < n; i++ {
+		conn, err := net.DialTCP("tcp", nil, net.TCPAddrFromAddrPort(srv))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := exchange(conn, 'c'); err != nil {
+			t.Fatal(err)
+		}
+	}
+	isServerClose := func(e Event) bool { return e.Kind == KindClose && e.Local == srv }
+	c.waitFor(isServerClose, n)
+	evs := c.stop()
+	got := 0
+	for _, e := range evs {
+		if e.Local != srv || e.Time < exited || e.Kind != KindState && e.Kind != KindClose && e.Kind != KindAccept {
+			continue // the parent's own events while it lived are its
+		}
+		if e.Kind == KindClose {
+			got++
+		}
+		if int(e.PID) != child {
+			t.Errorf("%s %s on the inherited listener owned by %d/%q; want the child %d (parent %d exited)",
+				e.Kind, transition{e.OldState, e.NewState}, e.PID, e.Comm, child, parent)
+		}
+	}
+	if got != n {
+		t.Errorf("%d server-side closes, want %d", got, n)
+	}
+	if !t.Failed() {
+		t.Logf("PASS: %d passive opens on a listener inherited from exited %d all owned by child %d", n, parent, child)
+	}
 }

@@ -104,7 +104,8 @@ var otherHooks = []otherHook{
 	syscallHook("accept", "sys_exit_accept4", "sys_exit_accept4"),
 	syscallHook("unix close", "sys_enter_close", "sys_enter_close"),
 	rawHook("exec comm", "sched_process_exec", "sched_exec"),
-	rawHook("exec comm", "sched_process_exit", "sched_exit"),
+	rawHook("owner exit", "sched_process_exit", "sched_exit"),
+	rawHook("owner fork", "sched_process_fork", "sched_fork"),
 }
 
 // Tracer is a loaded and attached set of eBPF programs.
