@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bpfstat/bpfstat/internal/ntop"
 	"github.com/bpfstat/bpfstat/internal/sock"
 )
 
@@ -313,7 +314,7 @@ func TestInet6String(t *testing.T) {
 		"2001:db8::1": "2001:db8::1", "2001:db8:0:1:0:0:0:1": "2001:db8:0:1::1", "1:0:0:1:0:0:0:0": "1:0:0:1::",
 		"fe80::1%lo0": "fe80::1%lo0", "1:2:3:4:5:6:7:8": "1:2:3:4:5:6:7:8",
 	} {
-		if got := inet6String(netip.MustParseAddr(in)); got != want {
+		if got := ntop.IPv6(netip.MustParseAddr(in)); got != want {
 			t.Errorf("%s: got %s, want %s", in, got, want)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/bpfstat/bpfstat/internal/ntop"
 )
 
 // IfStats are an if_data's counters.
@@ -216,7 +218,7 @@ func netname(a netip.Addr, bits int) string {
 	}
 	s := p.Addr().String()
 	if a.Is6() {
-		s = inet6String(p.Addr())
+		s = ntop.IPv6(p.Addr())
 		if z := a.Zone(); z != "" {
 			s += "%" + z
 		}
@@ -233,7 +235,7 @@ func routename(a netip.Addr, numeric bool, names Namer) string {
 		}
 	}
 	if a.Is6() {
-		return inet6String(a)
+		return ntop.IPv6(a)
 	}
 	return a.String()
 }

@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bpfstat/bpfstat/internal/ntop"
 	"github.com/bpfstat/bpfstat/internal/sock"
 )
 
@@ -485,7 +486,7 @@ func (w *writer) inet6name(a netip.Addr) string {
 			return w.trimdomain(n)
 		}
 	}
-	return inet6String(a)
+	return ntop.IPv6(a)
 }
 
 func (w *writer) inet6print(a netip.Addr, port uint16, proto string, numeric bool) {
@@ -511,56 +512,6 @@ func (w *writer) inet6print(a netip.Addr, port uint16, proto string, numeric boo
 	}
 	w.pad(line, width, true, true)
 	w.WriteByte(' ')
-}
-
-// inet6String formats a as FreeBSD's inet_ntop: RFC 5952 compression
-// and a dotted quad in v4-mapped and v4-compatible addresses.
-func inet6String(a netip.Addr) string {
-	b := a.As16()
-	var wd [8]int
-	for i := range wd {
-		wd[i] = int(b[2*i])<<8 | int(b[2*i+1])
-	}
-	best, bestLen, cur := -1, 0, -1
-	for i := 0; i <= 8; i++ {
-		if i < 8 && wd[i] == 0 {
-			if cur < 0 {
-				cur = i
-			}
-			continue
-		}
-		if cur >= 0 && i-cur > bestLen {
-			best, bestLen = cur, i-cur
-		}
-		cur = -1
-	}
-	if bestLen < 2 {
-		best = -1
-	}
-	var sb strings.Builder
-	for i := 0; i < 8; i++ {
-		if best >= 0 && i >= best && i < best+bestLen {
-			if i == best {
-				sb.WriteByte(':')
-			}
-			continue
-		}
-		if i != 0 {
-			sb.WriteByte(':')
-		}
-		if i == 6 && best == 0 && (bestLen == 6 || (bestLen == 5 && wd[5] == 0xffff)) {
-			fmt.Fprintf(&sb, "%d.%d.%d.%d", b[12], b[13], b[14], b[15])
-			return sb.String()
-		}
-		sb.WriteString(strconv.FormatInt(int64(wd[i]), 16))
-	}
-	if best >= 0 && best+bestLen == 8 {
-		sb.WriteByte(':')
-	}
-	if z := a.Zone(); z != "" {
-		sb.WriteString("%" + z)
-	}
-	return sb.String()
 }
 
 var sockTypes = [...]string{"#0", "stream", "dgram", "raw", "rdm", "seqpacket"}

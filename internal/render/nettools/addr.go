@@ -3,10 +3,11 @@
 package nettools
 
 import (
-	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/bpfstat/bpfstat/internal/ntop"
 )
 
 // Namer is the name service the renderer asks; names.Resolver is one.
@@ -14,56 +15,6 @@ type Namer interface {
 	Service(port uint16, proto string) string
 	Host(a netip.Addr) string
 	User(uid uint32) string
-}
-
-// inet6String formats a as glibc's inet_ntop does: RFC 5952 zero
-// compression, and an embedded dotted quad for v4-mapped and
-// v4-compatible addresses.
-func inet6String(a netip.Addr) string {
-	b := a.As16()
-	var w [8]uint16
-	for i := range w {
-		w[i] = uint16(b[2*i])<<8 | uint16(b[2*i+1])
-	}
-	best, bestLen, cur, curLen := -1, 0, -1, 0
-	for i := 0; i < 8; i++ {
-		if w[i] == 0 {
-			if cur < 0 {
-				cur, curLen = i, 1
-			} else {
-				curLen++
-			}
-			if curLen > bestLen {
-				best, bestLen = cur, curLen
-			}
-		} else {
-			cur, curLen = -1, 0
-		}
-	}
-	if bestLen < 2 {
-		best = -1
-	}
-	var sb strings.Builder
-	for i := 0; i < 8; i++ {
-		if best >= 0 && i >= best && i < best+bestLen {
-			if i == best {
-				sb.WriteByte(':')
-			}
-			continue
-		}
-		if i != 0 {
-			sb.WriteByte(':')
-		}
-		if i == 6 && best == 0 && (bestLen == 6 || (bestLen == 5 && w[5] == 0xffff)) {
-			fmt.Fprintf(&sb, "%d.%d.%d.%d", b[12], b[13], b[14], b[15])
-			return sb.String()
-		}
-		sb.WriteString(strconv.FormatUint(uint64(w[i]), 16))
-	}
-	if best >= 0 && best+bestLen == 8 {
-		sb.WriteByte(':')
-	}
-	return sb.String()
 }
 
 // fixV4 strips a v4-mapped address's "::ffff:" as net-tools'
@@ -115,7 +66,7 @@ func (r *renderer) hostStringUncached(a netip.Addr) string {
 		return a.String()
 	}
 	if r.numHosts {
-		return fixV4(inet6String(a), a)
+		return fixV4(ntop.IPv6(a), a)
 	}
 	if a.IsUnspecified() {
 		return "[::]"
@@ -125,7 +76,7 @@ func (r *renderer) hostStringUncached(a netip.Addr) string {
 	if n := r.names.Host(a); n != "" {
 		return fixV4(n, a)
 	}
-	return fixV4(inet6String(a), a)
+	return fixV4(ntop.IPv6(a), a)
 }
 
 type portKey struct {
