@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -110,9 +111,40 @@ func (o *modeOptions) routeNamer() *nettools.RouteNamer {
 	return o.namer
 }
 
+// modeStdout buffers w as stdio buffers netstat's stdout: line by line
+// on a terminal (our lines are written whole, so unbuffered is the
+// same), in 4096-byte blocks otherwise, so that with 2>&1 the
+// diagnostics land where netstat's do.
+type modeStdout struct {
+	b   *bufio.Writer
+	tty bool
+}
+
+func newModeStdout(w io.Writer) modeStdout {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			tty = true
+		}
+	}
+	return modeStdout{b: bufio.NewWriterSize(w, 4096), tty: tty}
+}
+
+func (m modeStdout) Write(p []byte) (int, error) {
+	n, err := m.b.Write(p)
+	if m.tty && err == nil {
+		err = m.b.Flush()
+	}
+	return n, err
+}
+
+// Flush writes out what is buffered.
+func (m modeStdout) Flush() error { return m.b.Flush() }
+
 // wait is netstat's wait_continous between -c rounds; it reports false
 // when the run should end (interrupted, or the test's round count met).
-func (o *modeOptions) wait(round int) bool {
+func (o *modeOptions) wait(round int, out modeStdout) bool {
+	out.Flush()
 	if o.Rounds > 0 && round >= o.Rounds {
 		return false
 	}
@@ -156,7 +188,10 @@ func (s *systemNames) Network(n uint32) string {
 }
 
 // runInterfaces is netstat -i [-e] [-a] [-c].
-func runInterfaces(w, ew io.Writer, o *modeOptions) int {
+func runInterfaces(w0, ew io.Writer, o *modeOptions) int {
+	out := newModeStdout(w0)
+	defer out.Flush()
+	w := out
 	long := o.Extend >= 2
 	for round := 1; ; round++ {
 		snap, err := snapshot.Interfaces(o.Root)
@@ -191,14 +226,16 @@ func runInterfaces(w, ew io.Writer, o *modeOptions) int {
 				nettools.IfaceShort(w, it)
 			}
 		}
-		if !o.Continuous || !o.wait(round) {
+		if !o.Continuous || !o.wait(round, out) {
 			return 0
 		}
 	}
 }
 
 // runStatistics is netstat -s: it never repeats, even with -c.
-func runStatistics(w, ew io.Writer, o *modeOptions) int {
+func runStatistics(w0, ew io.Writer, o *modeOptions) int {
+	w := newModeStdout(w0)
+	defer w.Flush()
 	af := o.Afname
 	if af == "" {
 		af = "inet"
@@ -277,14 +314,17 @@ func (o *modeOptions) routeOptions() (nettools.RouteOptions, bool, bool) {
 }
 
 // runRoute is netstat -r.
-func runRoute(w, ew io.Writer, o *modeOptions) int {
+func runRoute(w0, ew io.Writer, o *modeOptions) int {
+	out := newModeStdout(w0)
+	defer out.Flush()
+	w := out
 	af := o.Afname
 	if af == "" {
 		af = "inet"
 	}
 	for round := 1; ; round++ {
 		rc := o.routeInfo(w, ew, af)
-		if rc != 0 || !o.Continuous || !o.wait(round) {
+		if rc != 0 || !o.Continuous || !o.wait(round, out) {
 			return rc
 		}
 	}
@@ -466,7 +506,9 @@ func (o *modeOptions) routeOther(w, ew io.Writer, af string) int {
 
 // runGroups prints one round of netstat -g's membership rows; the socket
 // listing prints the title and loops.
-func runGroups(w, ew io.Writer, o *modeOptions) int {
+func runGroups(w0, ew io.Writer, o *modeOptions) int {
+	w := newModeStdout(w0)
+	defer w.Flush()
 	if o.mcast == nil {
 		o.mcast = &snapshot.McastParser{}
 	}
