@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -37,12 +38,12 @@ func newFuserCmd() *cobra.Command {
 				Stdin:    cmd.InOrStdin(),
 				Self:     int32(self),
 				Resolver: &fuser.SystemResolver{},
-				Sockets: func() ([]sock.Socket, error) {
-					res, err := loadSockets(socketQuery{
-						Owners: true,
-						Protos: []sock.Proto{sock.ProtoTCP, sock.ProtoUDP, sock.ProtoUnix},
-					})
-					return res.Sockets, err
+				Sockets: func(protos []sock.Proto) ([]sock.Socket, error) {
+					res, err := loadSockets(socketQuery{Owners: true, Protos: protos})
+					if err != nil {
+						return nil, fmt.Errorf("reading sockets: %w", err)
+					}
+					return res.Sockets, nil
 				},
 				ScanErrors:     func() []string { return fuser.ScanErrors(self) },
 				Stat:           fuser.Stat,

@@ -60,8 +60,9 @@ type Env struct {
 	Self    int32 // never listed, never killed
 
 	Resolver Resolver
-	// Sockets returns the socket table with every holder in Owners.
-	Sockets func() ([]sock.Socket, error)
+	// Sockets returns the socket table with every holder in Owners; it
+	// may leave out protocols not in protos.
+	Sockets func(protos []sock.Proto) ([]sock.Socket, error)
 	// ScanErrors returns the "Cannot stat file ..." lines psmisc prints
 	// while walking /proc; called only when psmisc would walk it.
 	ScanErrors func() []string
@@ -135,15 +136,24 @@ func Run(env *Env, args []string) int {
 // no file) leave /proc unscanned, as in psmisc.
 func match(env *Env, cfg *Config) ([][]Proc, error) {
 	var socks []sock.Socket
-	needSocks := false
+	var protos []sock.Proto
 	for _, n := range cfg.Names {
-		if n.Space != NSFile || n.ID != nil && n.ID.Socket && !cfg.Mounts {
-			needSocks = true
+		p := sock.ProtoUnknown
+		switch {
+		case n.Space == NSTCP:
+			p = sock.ProtoTCP
+		case n.Space == NSUDP:
+			p = sock.ProtoUDP
+		case n.ID != nil && n.ID.Socket && !cfg.Mounts:
+			p = sock.ProtoUnix
+		}
+		if p != sock.ProtoUnknown && !slices.Contains(protos, p) {
+			protos = append(protos, p)
 		}
 	}
-	if needSocks && env.Sockets != nil {
+	if len(protos) > 0 && env.Sockets != nil {
 		var err error
-		if socks, err = env.Sockets(); err != nil {
+		if socks, err = env.Sockets(protos); err != nil {
 			return nil, err
 		}
 	}

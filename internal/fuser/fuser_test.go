@@ -61,7 +61,7 @@ func runFuser(t *testing.T, args string, stdin string) run {
 		Stdout: &out, Stderr: &errb, Stdin: strings.NewReader(stdin),
 		Self:       46, // pid 46 is "us": never listed
 		Resolver:   &SystemResolver{ServicesPath: svc},
-		Sockets:    func() ([]sock.Socket, error) { return table(), nil },
+		Sockets:    func([]sock.Proto) ([]sock.Socket, error) { return table(), nil },
 		ScanErrors: func() []string { return []string{"Cannot stat file /proc/1/fd/0: Permission denied\n"} },
 		Stat: func(name string) (string, FileID, error) {
 			switch name {
