@@ -241,3 +241,35 @@ func BenchmarkRender(b *testing.B) {
 		}
 	}
 }
+
+// TestFreeBSDSource: sockets from FreeBSD's pcblists carry inp_vflag,
+// t_state and the unpcb links in Socket.BSD; peers and refs follow them.
+func TestFreeBSDSource(t *testing.T) {
+	bsd := func(b sock.BSD) *sock.BSD { return &b }
+	socks := []sock.Socket{
+		{Family: sock.FamilyInet6, Proto: sock.ProtoTCP, Local: ap("[::]:22"), Remote: ap("[::]:0"), Inode: 1,
+			BSD: &sock.BSD{Socket: 0xa1, VFlag: vflag4 | vflag6, TCPState: 1}, Owners: []sock.Owner{own(10, 4, "sshd")}},
+		{Family: sock.FamilyInet, Proto: sock.ProtoTCP, Local: ap("10.0.0.1:22"), Remote: ap("10.0.0.2:5000"), Inode: 2,
+			BSD: &sock.BSD{Socket: 0xa2, VFlag: vflag4, TCPState: 4}, Owners: []sock.Owner{own(11, 5, "sshd")}},
+		{Family: sock.FamilyUnix, Proto: sock.ProtoUnix, UnixType: sock.TypeDgram, Path: "/var/run/log", Inode: 3,
+			BSD: bsd(sock.BSD{Socket: 0xb1, PCB: 0xc1, FirstRef: 0xc3}), Owners: []sock.Owner{own(20, 3, "syslogd")}},
+		{Family: sock.FamilyUnix, Proto: sock.ProtoUnix, UnixType: sock.TypeDgram, Inode: 4,
+			BSD: bsd(sock.BSD{Socket: 0xb2, PCB: 0xc2, Conn: 0xc1}), Owners: []sock.Owner{own(30, 3, "cron")}},
+		{Family: sock.FamilyUnix, Proto: sock.ProtoUnix, UnixType: sock.TypeDgram, Inode: 5,
+			BSD: bsd(sock.BSD{Socket: 0xb3, PCB: 0xc3, Conn: 0xc1, NextRef: 0xc2}), Owners: []sock.Owner{own(31, 7, "sshd")}},
+	}
+	o, _, _ := ParseArgs([]string{"-s"})
+	var b bytes.Buffer
+	if err := Render(&b, socks, o, users); err != nil {
+		t.Fatal(err)
+	}
+	want := "USER     COMMAND    PID   FD  PROTO  LOCAL ADDRESS         FOREIGN ADDRESS       PATH STATE   CONN STATE  \n" +
+		"root     sshd          31 7   dgram  -> /var/run/log\n" +
+		"root     cron          30 3   dgram  -> /var/run/log\n" +
+		"root     syslogd       20 3   dgram  /var/run/log <- [31 7],[30 3]\n" +
+		"root     sshd          11 5   tcp4   10.0.0.1:22           10.0.0.2:5000                      ESTABLISHED\n" +
+		"root     sshd          10 4   tcp46  *:22                  *:*                                LISTEN\n"
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
