@@ -340,7 +340,11 @@ func (r *renderer) each(fn func(e *entry, ow *sock.Owner, line string, row Row))
 		if e.shown || !r.checkPorts(e) {
 			continue
 		}
-		if e.s.Inode == 0 && e.s.Proto != sock.ProtoUnix {
+		nosock := e.s.Inode == 0
+		if e.s.BSD != nil {
+			nosock = e.s.BSD.Socket == 0
+		}
+		if nosock && e.s.Proto != sock.ProtoUnix {
 			timewait = append(timewait, e)
 		} else {
 			unheld = append(unheld, e)
