@@ -19,8 +19,8 @@ if [ "${BENCH_IN_NETNS:-}" != 1 ]; then
 	# Until the one-shot path calls snapshot.Fast, also time a build whose
 	# snapshotSockets does (go build -overlay: the tree is not touched).
 	sed 's/snapshot\.Sockets(snapshot\.Options{Root: fixtureRoot/snapshot.Fast(snapshot.Options{Root: fixtureRoot/' \
-		cmd/bpfstat/linux.go >"$out/linux_fast.go"
-	printf '{"Replace":{"%s":"%s"}}' "$PWD/cmd/bpfstat/linux.go" "$PWD/$out/linux_fast.go" >"$out/overlay.json"
+		cmd/bpfstat/linux.go >"$out/linux_fast.src"
+	printf '{"Replace":{"%s":"%s"}}' "$PWD/cmd/bpfstat/linux.go" "$PWD/$out/linux_fast.src" >"$out/overlay.json"
 	go build -overlay "$out/overlay.json" -o "$out/bpfstat-fast" ./cmd/bpfstat
 	exec unshare -n env BENCH_IN_NETNS=1 "$0" "$@"
 fi
