@@ -157,6 +157,11 @@ func TestModesAgainstNetstat(t *testing.T) {
 	netstat := modesNeedNetstat(t)
 	bin := buildBpfstat(t)
 	ns := newModesNetns(t)
+	t.Run("once", func(t *testing.T) { modesCompareOnce(t, ns, netstat, bin) })
+	t.Run("continuous", func(t *testing.T) { modesCompareContinuous(t, ns, netstat, bin) })
+}
+
+func modesCompareOnce(t *testing.T, ns *modesNetns, netstat, bin string) {
 	sets := []string{
 		"-i", "-ia", "-ie", "-iea", "-ieea", "-in", "-iW", "-iv", "-ian", "--interfaces --all",
 		"-s", "-st", "-su", "-sw", "-sx", "-s4", "-s6", "-s -A inet6", "-s6t", "-s6u", "-s6w", "-sn",
@@ -199,13 +204,10 @@ func modesRounds(out, first string) (string, int) {
 	return out[:i], n - 1
 }
 
-// TestModesContinuous runs -c views for about 2.5 s and compares the
+// modesCompareContinuous runs -c views for about 2.5 s and compares the
 // complete rounds both printed, then checks that SIGINT ends bpfstat with
 // status 0.
-func TestModesContinuous(t *testing.T) {
-	netstat := modesNeedNetstat(t)
-	bin := buildBpfstat(t)
-	ns := newModesNetns(t)
+func modesCompareContinuous(t *testing.T, ns *modesNetns, netstat, bin string) {
 	for _, c := range []struct{ flags, first string }{
 		{"-rnc", "Kernel IP routing table\n"},
 		{"-r6c", "Kernel IPv6 routing table\n"},
