@@ -38,7 +38,7 @@ loud() { printf '\nkmatrix: !!!!!!!! %s\n\n' "$*" >&2; }
 for tool in go apt-get apt-cache dpkg-deb cpio qemu-system-x86_64 timeout; do
 	command -v "$tool" >/dev/null || die "$tool not found; install the packages in .ci/packages-kernels.txt"
 done
-[ -x "$busybox" ] && "$busybox" --list | grep -qx poweroff ||
+[ -x "$busybox" ] && "$busybox" --list | grep -x poweroff >/dev/null ||
 	die "$busybox is not a static busybox with poweroff; install busybox-static"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kmatrix.XXXXXX")
@@ -189,6 +189,42 @@ if [ ${#vmlinuz[@]} -gt 0 ]; then
 	log "initramfs $(du -h "$work/initramfs.cpio" | cut -f1)"
 fi
 
+# boot LABEL IMAGE LIMIT: run one guest; its console goes to $work/LABEL.log
+# (and to stdout, prefixed, when STREAM is set), qemu's status and the
+# seconds it took to LABEL.rc.
+# Strip \r and SeaBIOS's terminal escapes; the parser needs clean lines.
+# thread=single: multi-threaded TCG panicked 6.12 at boot in 3 of 15 runs.
+# qemu exits 0 even after a guest panic: the verdict comes from the markers
+# the guest prints, never from this exit status.
+boot() {
+	local label=$1 image=$2 limit=$3 t=$SECONDS rc
+	set +e
+	if [ -n "${STREAM:-}" ]; then
+		qemu "$image" "$limit" | tee "$work/$label.log" | sed -u "s/^/[$label] /"
+		rc=${PIPESTATUS[0]}
+	else
+		qemu "$image" "$limit" >"$work/$label.log"
+		rc=$?
+	fi
+	set -e
+	echo "$rc $((SECONDS - t))" >"$work/$label.rc"
+}
+
+# qemu IMAGE LIMIT: boot IMAGE with the initramfs; clean console on stdout,
+# qemu's (or timeout's) exit status as the status.
+qemu() {
+	timeout -k 10 "$2" qemu-system-x86_64 \
+		-accel tcg,thread=single -m 1G -nic none -nographic -no-reboot \
+		-kernel "$1" -initrd "$work/initramfs.cpio" \
+		-append "console=ttyS0 panic=-1 quiet" </dev/null 2>&1 |
+		sed -u 's/\r//g; s/\x1b\(c\|\[[0-9;?]*[a-zA-Z]\)//g'
+	return "${PIPESTATUS[0]}"
+}
+
+# Guests run $parallel at a time (each is one single-threaded qemu); with more
+# than one, each console log is printed whole when its guest is done.
+parallel=${KMATRIX_JOBS:-2}
+booted=()
 for spec in $kernels; do
 	label=${spec%%:*}
 	[ -n "${vmlinuz[$label]:-}" ] || continue
@@ -201,21 +237,20 @@ for spec in $kernels; do
 	fi
 	log "$label: booting $(basename "$image") (timeout ${limit}s)"
 	[ ! -s "$image.config" ] || log "$label: $(grep -E '^CONFIG_(DEBUG_INFO_BTF|KPROBES|KPROBE_EVENTS|FPROBE|BPF_LSM|CGROUP_BPF|MPTCP)=' "$image.config" | tr '\n' ' ')"
-	t0=$SECONDS
-	# Strip \r and SeaBIOS's terminal escapes; the parser needs clean lines.
-	# thread=single: multi-threaded TCG panicked 6.12 at boot in 3 of 15 runs.
-	# qemu exits 0 even after a guest panic: the verdict comes from the
-	# markers the guest prints, never from this exit status.
-	set +e
-	timeout -k 10 "$limit" qemu-system-x86_64 \
-		-accel tcg,thread=single -m 1G -nic none -nographic -no-reboot \
-		-kernel "${vmlinuz[$label]}" -initrd "$work/initramfs.cpio" \
-		-append "console=ttyS0 panic=-1 quiet" </dev/null 2>&1 |
-		sed -u 's/\r//g; s/\x1b\(c\|\[[0-9;?]*[a-zA-Z]\)//g' | tee "$work/$label.log" | sed "s/^/[$label] /"
-	rc=${PIPESTATUS[0]}
-	set -e
-	[ "$rc" != 124 ] || loud "$label: qemu killed after ${limit}s"
-	log "$label: guest finished after $((SECONDS - t0))s (qemu status $rc)"
+	booted+=("$label")
+	if [ "$parallel" -le 1 ]; then
+		STREAM=1 boot "$label" "$image" "$limit"
+	else
+		boot "$label" "$image" "$limit" &
+		while [ "$(jobs -rp | wc -l)" -ge "$parallel" ]; do wait -n || true; done
+	fi
+done
+wait
+for label in "${booted[@]}"; do
+	[ "$parallel" -le 1 ] || sed "s/^/[$label] /" "$work/$label.log"
+	read -r rc secs <"$work/$label.rc"
+	[ "$rc" != 124 ] || loud "$label: qemu killed at its time limit"
+	log "$label: guest finished after ${secs}s (qemu status $rc)"
 	logs+=(-log "$label=$work/$label.log")
 	must+=(-must "$label=all")
 done

@@ -223,7 +223,7 @@ func Classify(sec *Section) Cell {
 				c.Failed = append(c.Failed, name)
 				for _, l := range t.logs {
 					if len(c.Errors) < maxErrors {
-						c.Errors = append(c.Errors, name+": "+l)
+						c.Errors = append(c.Errors, clip(name+": "+l))
 					}
 				}
 			}
@@ -288,6 +288,15 @@ func Classify(sec *Section) Cell {
 		c.Detail += ")"
 	}
 	return c
+}
+
+// clip shortens a line for the failure report; the console log has it whole.
+func clip(s string) string {
+	const max = 300
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + " …"
 }
 
 func lastLines(lines []string, n int) []string {
