@@ -119,7 +119,7 @@ func (n *modesNetns) run(t *testing.T, timeout time.Duration, argv ...string) mo
 	return modesResult{o.String(), e.String(), rc}
 }
 
-func buildBpfstat(t *testing.T) string {
+func modesBuildBpfstat(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "bpfstat")
 	cmd := exec.Command("go", "build", "-o", bin, ".")
@@ -155,7 +155,7 @@ func modesNeedNetstat(t *testing.T) string {
 // runs and must equal one of them; a few attempts absorb bursts.
 func TestModesAgainstNetstat(t *testing.T) {
 	netstat := modesNeedNetstat(t)
-	bin := buildBpfstat(t)
+	bin := modesBuildBpfstat(t)
 	ns := newModesNetns(t)
 	t.Run("once", func(t *testing.T) { modesCompareOnce(t, ns, netstat, bin) })
 	t.Run("continuous", func(t *testing.T) { modesCompareContinuous(t, ns, netstat, bin) })
