@@ -104,6 +104,7 @@ var ifaceUnspec = ifaceHW{"unspec", "UNSPEC", func(a [16]byte) string { return i
 // order, so ARPHRD_NETROM (0) is NET/ROM.
 var ifaceHWTypes = map[int]ifaceHW{
 	772: {"loop", "Local Loopback", nil},
+	3:   {"ax25", "AMPR AX.25", ifaceNetROM},
 	256: {"slip", "Serial Line IP", nil},
 	257: {"cslip", "VJ Serial Line IP", nil},
 	258: {"slip6", "6-bit Serial Line IP", nil},
