@@ -57,6 +57,10 @@ struct owner {
 	__u16 sport;
 	__u16 dport;
 	__u32 _pad;
+	/* owner_by_sk: the socket's cookie when recorded. Socket memory is
+	 * reused, and not every socket's entry is deleted (sockets that never
+	 * left CLOSE, MPTCP sockets): a differing cookie marks a stale entry. */
+	__u64 cookie;
 };
 
 /* Primary owner store: lives and dies with the socket; BPF_F_CLONE hands the
@@ -279,6 +283,23 @@ static __always_inline void fill_sock(struct event *e, struct sock *sk, const bo
 
 /* ---------------------------------------------------------------- TCP state */
 
+/* owner_by_sk's entry for sk, unless it is a stale one left by an earlier
+ * socket at the same address. */
+static __always_inline struct owner *owner_of(__u64 skp, __u64 cookie)
+{
+	struct owner *o = bpf_map_lookup_elem(&owner_by_sk, &skp);
+	if (o && o->cookie != cookie) {
+		bpf_map_delete_elem(&owner_by_sk, &skp);
+		return NULL;
+	}
+	return o;
+}
+
+static __always_inline __u64 raw_cookie(struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+}
+
 /* The MPTCP connection socket a TCP subflow belongs to, or NULL. */
 static __always_inline struct sock *mptcp_conn(struct sock *sk)
 {
@@ -303,17 +324,16 @@ static __always_inline int handle_state(struct sock *sk, int oldstate, int newst
 
 	__u64 skp = (__u64)sk;
 	__u64 now = bpf_ktime_get_ns();
+	__u64 cookie = btf ? bpf_get_socket_cookie(sk) : raw_cookie(sk);
 	struct owner *st = NULL, *o;
 	if (btf)
 		st = bpf_sk_storage_get(&sk_owner, sk, 0, 0);
-	o = bpf_map_lookup_elem(&owner_by_sk, &skp);
+	o = owner_of(skp, cookie);
 	if (!o)
 		o = st;
 	struct sock *conn = mptcp_conn(sk);
-	if (!o && conn) {
-		__u64 cp = (__u64)conn;
-		o = bpf_map_lookup_elem(&owner_by_sk, &cp);
-	}
+	if (!o && conn)
+		o = owner_of((__u64)conn, raw_cookie(conn));
 	if (newstate == TCP_SYN_RECV && st)
 		st->start_ns = now; /* a child just cloned from its listener */
 	if (!o && (newstate == TCP_SYN_RECV || oldstate == TCP_SYN_RECV)) {
@@ -325,13 +345,14 @@ static __always_inline int handle_state(struct sock *sk, int oldstate, int newst
 		if (l) {
 			struct owner no = l->owner;
 			no.start_ns = now;
+			no.cookie = cookie;
 			bpf_map_update_elem(&owner_by_sk, &skp, &no, BPF_ANY);
 			o = bpf_map_lookup_elem(&owner_by_sk, &skp);
 		}
 	}
 	if (!o && track_by_ptr && newstate == TCP_SYN_SENT) {
 		/* connect(2) runs in process context: adopt the caller. */
-		struct owner no = {.start_ns = now};
+		struct owner no = {.start_ns = now, .cookie = cookie};
 		owner_current(&no, -1);
 		bpf_map_update_elem(&owner_by_sk, &skp, &no, BPF_ANY);
 		o = bpf_map_lookup_elem(&owner_by_sk, &skp);
@@ -348,8 +369,6 @@ static __always_inline int handle_state(struct sock *sk, int oldstate, int newst
 		bpf_map_delete_elem(&owner_by_sk, &skp);
 		if (BPF_CORE_READ(sk, sk_socket)) {
 			/* still open: sock_release must not report it again */
-			__u64 cookie = btf ? bpf_get_socket_cookie(sk)
-					   : BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
 			__u8 one = 1;
 			if (cookie)
 				bpf_map_update_elem(&tcp_closed, &cookie, &one, BPF_ANY);
@@ -667,6 +686,7 @@ static __always_inline void new_socket(long fd)
 		return;
 	if (track_by_ptr || BPF_CORE_READ(sk, sk_protocol) == IPPROTO_MPTCP) {
 		__u64 skp = (__u64)sk;
+		o.cookie = raw_cookie(sk);
 		bpf_map_update_elem(&owner_by_sk, &skp, &o, BPF_ANY);
 	}
 }
@@ -746,11 +766,9 @@ static __always_inline void accepted(long fd)
 		return;
 	/* The acceptor owns it from now on, whoever owned the listener. */
 	__u64 skp = (__u64)sk;
-	struct owner *old = bpf_map_lookup_elem(&owner_by_sk, &skp);
-	if (old)
-		o.start_ns = old->start_ns;
-	else
-		o.start_ns = 0;
+	o.cookie = raw_cookie(sk);
+	struct owner *old = owner_of(skp, o.cookie);
+	o.start_ns = old ? old->start_ns : 0;
 	bpf_map_update_elem(&owner_by_sk, &skp, &o, BPF_ANY);
 }
 

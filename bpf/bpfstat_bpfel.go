@@ -87,6 +87,7 @@ type BpfstatOwner struct {
 	Sport   uint16
 	Dport   uint16
 	Pad     uint32
+	Cookie  uint64
 }
 
 // Names of all BPF objects in the ELF.
