@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -50,7 +51,11 @@ type Backend struct {
 	SelfNetNS uint64
 
 	seedMu sync.Mutex
+	failed atomic.Bool // the live table stopped: answer from snapshots
 }
+
+// TableFailed makes the backend stop using the table (the tracer died).
+func (b *Backend) TableFailed() { b.failed.Store(true) }
 
 // NetNSOf returns the network namespace inode of a namespace file.
 func NetNSOf(path string) (uint64, error) {
@@ -97,7 +102,7 @@ func Namespaces() map[uint64]string {
 }
 
 func (b *Backend) tableReady() bool {
-	if b.Table == nil || b.Ready == nil {
+	if b.Table == nil || b.Ready == nil || b.failed.Load() {
 		return false
 	}
 	select {

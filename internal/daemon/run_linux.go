@@ -89,7 +89,7 @@ func Run(ctx context.Context, cfg Config) error {
 			defer close(liveDone)
 			if err := live.Run(ctx); err != nil {
 				logf("live table stopped, serving snapshots: %v", err)
-				b.Table = nil
+				b.TableFailed()
 			}
 		}()
 	}
