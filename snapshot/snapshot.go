@@ -18,7 +18,8 @@ type Options struct {
 	// Root is prepended to every path read (like ss's PROC_ROOT), so
 	// tests can point a snapshot at a fixture tree. Empty means "/".
 	Root string
-	// Protos limits the protocols read; nil reads all.
+	// Protos limits the protocols read; nil reads all, an empty non-nil
+	// slice none (the listing prints no socket table).
 	Protos []sock.Proto
 	// Families limits the address families read; nil reads all.
 	Families []sock.Family
@@ -63,7 +64,7 @@ func (r *Result) Has(t string) bool {
 }
 
 func (o Options) wants(p sock.Proto, f sock.Family) bool {
-	ok := len(o.Protos) == 0
+	ok := o.Protos == nil
 	for _, q := range o.Protos {
 		if q == p {
 			ok = true

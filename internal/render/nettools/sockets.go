@@ -66,6 +66,7 @@ func (f *Flags) Normalize(statistics bool) {
 // caller can snapshot no more than it prints.
 func (f *Flags) Wants() (protos []sock.Proto, fams []sock.Family) {
 	any := f.Arg == 0
+	protos = []sock.Proto{} // non-nil: none unless added (e.g. -g alone)
 	if any || f.TCP {
 		protos = append(protos, sock.ProtoTCP)
 	}
