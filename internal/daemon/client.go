@@ -52,12 +52,15 @@ func Query(path string, req daemonproto.Request, timeout time.Duration) (daemonp
 	if err != nil {
 		return hdr, nil, fmt.Errorf("encoding request: %w", err)
 	}
-	if err := daemonproto.WriteFrame(c, b); err != nil {
-		return hdr, nil, fmt.Errorf("sending request to %s: %w: %w", path, ErrNoDaemon, err)
-	}
+	werr := daemonproto.WriteFrame(c, b)
+	// Even if the write failed, the daemon may have answered before
+	// reading (e.g. "busy"): read what it said.
 	hb, err := daemonproto.ReadFrame(c, daemonproto.MaxHeader)
 	if err != nil {
-		return hdr, nil, fmt.Errorf("reading reply from %s: %w: %w", path, ErrNoDaemon, err)
+		if werr != nil {
+			err = werr
+		}
+		return hdr, nil, fmt.Errorf("asking %s: %w: %w", path, ErrNoDaemon, err)
 	}
 	if err := json.Unmarshal(hb, &hdr); err != nil {
 		return hdr, nil, fmt.Errorf("decoding reply header: %w", err)
