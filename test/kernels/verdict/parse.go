@@ -205,7 +205,7 @@ func Classify(sec *Section) Cell {
 	}
 	var c Cell
 	var ruledOut, firstSkip string
-	refused := 0 // failed leaves whose last message is a refusal
+	refused := 0 // leaves whose last message says the strategy was refused
 	for _, name := range order {
 		t := tests[name]
 		if t.result == "FAIL" && !isParent(name) && len(t.logs) > 0 {
@@ -244,8 +244,11 @@ func Classify(sec *Section) Cell {
 			if firstSkip == "" {
 				firstSkip = reason
 			}
-			if why, ok := refusal(reason); ok && ruledOut == "" {
-				ruledOut = why
+			if why, ok := refusal(reason); ok {
+				refused++
+				if ruledOut == "" {
+					ruledOut = why
+				}
 			}
 		case "":
 			// Started but never finished: the binary died in it.
@@ -260,9 +263,6 @@ func Classify(sec *Section) Cell {
 		if len(c.Failed) == 0 {
 			c.Detail = "test binary panicked"
 		}
-	case refused > 0 && c.Passed > 0:
-		c.Outcome = Failed
-		c.Detail = fmt.Sprintf("%d tests passed but %d could not attach: %s", c.Passed, refused, ruledOut)
 	case !sec.Done:
 		c.Outcome = Failed
 		c.Detail = "output broke off before the test binary exited (guest timeout or panic?)"
@@ -273,7 +273,9 @@ func Classify(sec *Section) Cell {
 	case c.Passed == 0 && c.Skipped == 0 && refused == 0:
 		c.Outcome = Failed
 		c.Detail = "no Integration tests ran"
-	case c.Passed == 0:
+	case c.Passed == 0 || refused > 0:
+		// Tests that do not use the pinned strategy may still pass; the
+		// strategy is ruled out all the same.
 		c.Outcome = RuledOut
 		c.Detail = firstSkip
 		if ruledOut != "" {
