@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"strconv"
 	"strings"
 
+	"github.com/bpfstat/bpfstat/internal/ntop"
 	"github.com/bpfstat/bpfstat/snapshot"
 )
 
@@ -117,75 +117,11 @@ func (n *RouteNamer) inet6(a [16]byte, numeric int) string {
 	return routeFixV4(s, a)
 }
 
-// routeFixV4 is net-tools' fix_v4_address: a v4-mapped address prints as
-// its dotted quad.
-func routeFixV4(s string, a [16]byte) string {
-	if !netip.AddrFrom16(a).Is4In6() {
-		return s
-	}
-	i := strings.IndexByte(s, '.')
-	if i < 0 {
-		return s
-	}
-	for i > 0 && s[i] != ':' {
-		i--
-	}
-	if s[i] == ':' {
-		return s[i+1:]
-	}
-	return s
-}
+// routeFixV4 is net-tools' fix_v4_address (see fixV4) on a raw address.
+func routeFixV4(s string, a [16]byte) string { return fixV4(s, netip.AddrFrom16(a)) }
 
-// routeNtop6 is glibc's inet_ntop for IPv6, which differs from Go's in printing
-// IPv4-compatible addresses (::a.b.c.d) in dotted form.
-func routeNtop6(a [16]byte) string {
-	var w [8]int
-	for i := range w {
-		w[i] = int(a[2*i])<<8 | int(a[2*i+1])
-	}
-	bestBase, bestLen, curBase, curLen := -1, 0, -1, 0
-	for i := 0; i < 8; i++ {
-		if w[i] == 0 {
-			if curBase == -1 {
-				curBase, curLen = i, 1
-			} else {
-				curLen++
-			}
-		} else if curBase != -1 {
-			if bestBase == -1 || curLen > bestLen {
-				bestBase, bestLen = curBase, curLen
-			}
-			curBase = -1
-		}
-	}
-	if curBase != -1 && (bestBase == -1 || curLen > bestLen) {
-		bestBase, bestLen = curBase, curLen
-	}
-	if bestBase != -1 && bestLen < 2 {
-		bestBase = -1
-	}
-	var b strings.Builder
-	for i := 0; i < 8; i++ {
-		if bestBase != -1 && i >= bestBase && i < bestBase+bestLen {
-			if i == bestBase {
-				b.WriteByte(':')
-			}
-			continue
-		}
-		if i != 0 {
-			b.WriteByte(':')
-		}
-		if i == 6 && bestBase == 0 && (bestLen == 6 || (bestLen == 5 && w[5] == 0xffff)) {
-			fmt.Fprintf(&b, "%d.%d.%d.%d", a[12], a[13], a[14], a[15])
-			break
-		}
-		b.WriteString(strconv.FormatInt(int64(w[i]), 16))
-	}
-	if bestBase != -1 && bestBase+bestLen == 8 {
-		b.WriteByte(':')
-	}
-	return b.String()
-}
+// routeNtop6 is glibc's inet_ntop for IPv6 on a raw address.
+func routeNtop6(a [16]byte) string { return ntop.IPv6(netip.AddrFrom16(a)) }
 
 // RouteOptions are what netstat -r passes to the address families'
 // printers: Ext is (netstat's count of -e after its swap) & 3.
