@@ -32,7 +32,7 @@ others=$(bpftool prog show 2>/dev/null | grep -c 'name state_tp_btf\|name state_
 # consumed RATE: load at RATE with a separate consumer process; prints the
 # load's line with the consumer's fields appended.
 consumed() {
-	"$out/loadgen" -load=false -trace -d "$((secs + 2))s" > "$out/consumer.txt" &
+	${NICE:-} "$out/loadgen" -load=false -trace -d "$((secs + 2))s" > "$out/consumer.txt" &
 	local c=$!
 	sleep 1
 	local l
@@ -58,10 +58,16 @@ cpu_rd=$(grep "^tracer=reading target=0 " "$out/tracer-raw.txt" | field cpu_per_
 for rate in 5000 10000 15000 20000 25000 30000 0; do
 	consumed "$rate" | tee -a "$out/tracer-ladder.txt" >&2
 done
+# The same with the consumer at nice -10, as a daemon might run: on a busy
+# host the tail latency is the consumer waiting for a CPU.
+: > "$out/tracer-nice.txt"
+for rate in 10000 20000; do
+	NICE="nice -n -10" consumed "$rate" | tee -a "$out/tracer-nice.txt" >&2
+done
 
 echo "# eBPF tracer"
 echo
-echo "\`bench/tracer.sh $secs $reps\` on $(date -u +%Y-%m-%d), $(nproc) cores, Linux $(uname -r);"
+echo "\`bench/tracer.sh $secs $reps\` on $(date -u +%Y-%m-%d), $(nproc) cores, Linux $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end;"
 echo "loopback TCP in a private netns, ${secs}s per run, server closes first; 13 events per connection."
 [ "$others" -gt 0 ] && echo "Note: $others other tracer instance(s) were attached machine-wide during the run (their hooks fire too)."
 echo
@@ -85,3 +91,11 @@ while read -r l; do
 	t=$(echo "$l" | field target); [ "$t" = 0 ] && t=max
 	echo "| $t | $(echo "$l" | field rate) | $(echo "$l" | field consumer_events) | $(echo "$l" | field consumer_lost) | $(echo "$l" | field consumer_ev_p50) | $(echo "$l" | field consumer_ev_p99) | $(echo "$l" | field conn_p50) | $(echo "$l" | field conn_p99) |"
 done < "$out/tracer-ladder.txt"
+echo
+echo "Consumer at nice -10:"
+echo
+echo "| target/s | achieved/s | events | lost | event p50 | event p99 |"
+echo "|---:|---:|---:|---:|---:|---:|"
+while read -r l; do
+	echo "| $(echo "$l" | field target) | $(echo "$l" | field rate) | $(echo "$l" | field consumer_events) | $(echo "$l" | field consumer_lost) | $(echo "$l" | field consumer_ev_p50) | $(echo "$l" | field consumer_ev_p99) |"
+done < "$out/tracer-nice.txt"
