@@ -192,12 +192,7 @@ func (b *Backend) Answer(ctx context.Context, req daemonproto.Request, peer Peer
 		}
 		if req.Owners && !seeded {
 			if useTable {
-				b.Table.RLock()
-				for i := range res.Sockets {
-					s := &res.Sockets[i]
-					s.Owners = b.Table.OwnersOfLocked(ns, s.Cookie, s.Inode)
-				}
-				b.Table.RUnlock()
+				b.Table.OwnersInto(ns, res.Sockets)
 			} else {
 				if walked == nil {
 					walked, denied, err = snapshot.FastOwners("/")

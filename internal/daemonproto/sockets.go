@@ -215,6 +215,9 @@ func DecodeSockets(b []byte, count int) ([]sock.Socket, error) {
 	}
 	d := decoder{b: b, strs: make(map[string]string)}
 	out := make([]sock.Socket, 0, count)
+	// Owners of all sockets share one backing array, grown in chunks:
+	// 100k sockets are 100k owner lists, and one allocation each shows.
+	var ownerPool []sock.Owner
 	for i := 0; i < count && d.err == nil; i++ {
 		var s sock.Socket
 		s.Family = sock.Family(d.u8())
@@ -243,7 +246,11 @@ func DecodeSockets(b []byte, count int) ([]sock.Socket, error) {
 			d.fail()
 		}
 		if d.err == nil && n > 0 {
-			s.Owners = make([]sock.Owner, n)
+			if uint64(cap(ownerPool)-len(ownerPool)) < n {
+				ownerPool = make([]sock.Owner, 0, max(n, 4096))
+			}
+			ownerPool = ownerPool[:len(ownerPool)+int(n)]
+			s.Owners = ownerPool[len(ownerPool)-int(n) : len(ownerPool) : len(ownerPool)]
 			for j := range s.Owners {
 				o := &s.Owners[j]
 				o.PID = int32(d.varint(-1<<31, 1<<31-1))

@@ -579,6 +579,39 @@ func (t *Table) OwnersOf(netns, cookie, inode uint64) []sock.Owner {
 func (t *Table) RLock()   { t.mu.RLock() }
 func (t *Table) RUnlock() { t.mu.RUnlock() }
 
+// OwnersInto sets the Owners of every socket in socks (of namespace
+// netns) from the table, matching by cookie, else inode, under one read
+// lock and with one allocation for all owner lists. It returns how many
+// sockets got owners.
+func (t *Table) OwnersInto(netns uint64, socks []sock.Socket) int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	n := t.ns[netns]
+	if n == nil {
+		return 0
+	}
+	pool := make([]sock.Owner, 0, len(socks))
+	found := 0
+	for i := range socks {
+		s := &socks[i]
+		k, e, ok := n.lookup(s.Cookie, s.Inode)
+		if !ok || e.owner.pid == 0 {
+			s.Owners = nil
+			continue
+		}
+		found++
+		start := len(pool)
+		p := t.procs[e.owner.pid]
+		pool = append(pool, sock.Owner{PID: e.owner.pid, Comm: p.comm, Program: p.program, UID: p.uid, FD: e.owner.fd})
+		for _, o := range n.more[k] {
+			p := t.procs[o.pid]
+			pool = append(pool, sock.Owner{PID: o.pid, Comm: p.comm, Program: p.program, UID: p.uid, FD: o.fd})
+		}
+		s.Owners = pool[start:len(pool):len(pool)]
+	}
+	return found
+}
+
 // OwnersOfLocked is OwnersOf for a caller holding RLock.
 func (t *Table) OwnersOfLocked(netns, cookie, inode uint64) []sock.Owner {
 	n := t.ns[netns]

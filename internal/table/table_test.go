@@ -373,3 +373,22 @@ func TestInodeSeededSocketMovesToCookie(t *testing.T) {
 		t.Fatalf("after the event: %+v", got)
 	}
 }
+
+func TestOwnersInto(t *testing.T) {
+	tb := New(nil)
+	tb.Seed(ns1, 1, []sock.Socket{
+		snapSock(1, sock.StateListen, sock.Owner{PID: 7, Program: "a", FD: 3}, sock.Owner{PID: 9, Program: "b", FD: 4}),
+		snapSock(2, sock.StateEstablished),
+	})
+	socks := []sock.Socket{{Cookie: 1}, {Cookie: 2}, {Inode: 1001}, {Cookie: 99}}
+	if n := tb.OwnersInto(ns1, socks); n != 2 {
+		t.Fatalf("found %d", n)
+	}
+	if len(socks[0].Owners) != 2 || socks[0].Owners[1].Program != "b" || socks[1].Owners != nil || socks[2].Owners[0].PID != 7 || socks[3].Owners != nil {
+		t.Fatalf("owners: %+v", socks)
+	}
+	socks[0].Owners = append(socks[0].Owners, sock.Owner{PID: 1})
+	if socks[2].Owners[0].PID != 7 {
+		t.Fatal("owner lists share capacity")
+	}
+}
