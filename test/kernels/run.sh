@@ -17,7 +17,8 @@ cache=${KMATRIX_CACHE:-$here/.cache}
 # label:meta-package. The label is the upstream series the meta-package must
 # resolve to; a mismatch (e.g. linux-image-amd64 on trixie is 6.12) is an error.
 kernels=${KMATRIX_KERNELS:-"6.1:linux-image-amd64 6.12:linux-image-6.12-amd64"}
-strategies=${KMATRIX_STRATEGIES:-"fentry tp_btf raw_tp tracepoint kprobe"}
+# In the order tracer.StrategyNames() tries them.
+strategies=${KMATRIX_STRATEGIES:-"tp_btf fentry raw_tp tracepoint kprobe"}
 # Bounds: each strategy's test run, each guest, and the whole matrix. A hang
 # costs at most its strategy's timeout; nothing runs past the budget.
 test_timeout=${KMATRIX_TEST_TIMEOUT:-60s}

@@ -1,7 +1,7 @@
 // Command verdict turns the console logs written by test/kernels/run.sh into
 // the kernel × strategy matrix and the exit status of the run.
 //
-//	verdict -strategies fentry,tp_btf,raw_tp,tracepoint,kprobe \
+//	verdict -strategies tp_btf,fentry,raw_tp,tracepoint,kprobe \
 //	    -log host=host.log -log 6.1=6.1.log -must 6.1=all \
 //	    -unavailable 6.12='cannot be fetched through apt'
 //
@@ -42,7 +42,7 @@ func (p *pairs) Set(s string) error {
 
 func main() {
 	var logs, must, unavailable pairs
-	strategies := flag.String("strategies", "fentry,tp_btf,raw_tp,tracepoint,kprobe", "strategies, comma-separated, in fallback order")
+	strategies := flag.String("strategies", "tp_btf,fentry,raw_tp,tracepoint,kprobe", "strategies, comma-separated, in fallback order")
 	flag.Var(&logs, "log", "label=console log of one kernel (repeatable, in display order)")
 	flag.Var(&must, "must", "label=strategies that must attach there: comma-separated, or all (repeatable)")
 	flag.Var(&unavailable, "unavailable", "label=why that kernel could not be run (repeatable)")
