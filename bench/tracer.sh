@@ -55,9 +55,24 @@ cpu_off=$(grep "^tracer=off target=0 " "$out/tracer-raw.txt" | field cpu_per_con
 cpu_rd=$(grep "^tracer=reading target=0 " "$out/tracer-raw.txt" | field cpu_per_conn | tr '\n' ' ')
 
 : > "$out/tracer-ladder.txt"
-for rate in 5000 10000 15000 20000 25000 30000 0; do
+for rate in ${RATES:-5000 10000 15000 20000 25000 30000 0}; do
 	consumed "$rate" | tee -a "$out/tracer-ladder.txt" >&2
 done
+# Kernel-side cost per program (kernel.bpf_stats_enabled) at 10k/s: our
+# consumer's programs are found through its descriptors' fdinfo.
+sysctl -qw kernel.bpf_stats_enabled=1
+"$out/loadgen" -load=false -trace -d "$((secs + 2))s" > /dev/null &
+cons=$!
+sleep 1
+$lg -rate 10000 > "$out/tracer-stats-load.txt"
+ids=$(grep -h '^prog_id:' /proc/$cons/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -un)
+: > "$out/tracer-stats.txt"
+for id in $ids; do
+	bpftool prog show id "$id" | tr '\n' ' ' | awk '{for (i=1;i<=NF;i++) {if ($i=="name") n=$(i+1); if ($i=="run_time_ns") t=$(i+1); if ($i=="run_cnt") c=$(i+1)}; if (c>0) printf "%s %d %d\n", n, c, t}' >> "$out/tracer-stats.txt"
+done
+wait "$cons"
+sysctl -qw kernel.bpf_stats_enabled=0
+
 # The same with the consumer at nice -10, as a daemon might run: on a busy
 # host the tail latency is the consumer waiting for a CPU.
 : > "$out/tracer-nice.txt"
@@ -91,6 +106,13 @@ while read -r l; do
 	t=$(echo "$l" | field target); [ "$t" = 0 ] && t=max
 	echo "| $t | $(echo "$l" | field rate) | $(echo "$l" | field consumer_events) | $(echo "$l" | field consumer_lost) | $(echo "$l" | field consumer_ev_p50) | $(echo "$l" | field consumer_ev_p99) | $(echo "$l" | field conn_p50) | $(echo "$l" | field conn_p99) |"
 done < "$out/tracer-ladder.txt"
+echo
+conns=$(field conns < "$out/tracer-stats-load.txt")
+echo "## Kernel-side cost per program at 10000 connections/s ($conns connections)"
+echo
+echo "| program | runs | avg ns | ns per connection |"
+echo "|---|---:|---:|---:|"
+sort -k3 -nr "$out/tracer-stats.txt" | awk -v n="$conns" '{printf "| %s | %d | %.0f | %.0f |\n", $1, $2, $3/$2, $3/n; t+=$3} END {printf "| total | | | %.0f |\n", t/n}'
 echo
 echo "Consumer at nice -10:"
 echo
