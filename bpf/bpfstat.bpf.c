@@ -480,6 +480,8 @@ static __always_inline struct owner *cg_owner(struct bpf_sock *sk)
 	return o;
 }
 
+/* cgroup hook: no tracepoint sees a new inet socket in its creator's
+ * context with the socket's sk_storage at hand. */
 SEC("cgroup/sock_create")
 int cg_sock_create(struct bpf_sock *sk)
 {
@@ -514,6 +516,7 @@ static __always_inline void cg_event(struct bpf_sock *sk, __u64 cookie, struct o
 	bpf_ringbuf_submit(e, wakeup_flags());
 }
 
+/* cgroup hook: there is no bind tracepoint. */
 SEC("cgroup/post_bind4")
 int cg_post_bind4(struct bpf_sock *sk)
 {
@@ -528,6 +531,7 @@ int cg_post_bind4(struct bpf_sock *sk)
 	return 1;
 }
 
+/* cgroup hook: there is no bind tracepoint. */
 SEC("cgroup/post_bind6")
 int cg_post_bind6(struct bpf_sock *sk)
 {
@@ -541,6 +545,8 @@ int cg_post_bind6(struct bpf_sock *sk)
 	return 1;
 }
 
+/* cgroup hook: UDP connect changes no TCP state, and TCP's SYN_SENT
+ * tracepoint cannot write the socket's storage on non-BTF strategies. */
 SEC("cgroup/connect4")
 int cg_connect4(struct bpf_sock_addr *ctx)
 {
@@ -558,6 +564,7 @@ int cg_connect4(struct bpf_sock_addr *ctx)
 	return 1;
 }
 
+/* cgroup hook: as connect4. */
 SEC("cgroup/connect6")
 int cg_connect6(struct bpf_sock_addr *ctx)
 {
@@ -574,6 +581,7 @@ int cg_connect6(struct bpf_sock_addr *ctx)
 	return 1;
 }
 
+/* cgroup hook: UDP and RAW sockets have no state tracepoint to see them go. */
 SEC("cgroup/sock_release")
 int cg_sock_release(struct bpf_sock *sk)
 {

@@ -53,8 +53,11 @@ type Event struct {
 	// where not yet known).
 	Local, Remote netip.AddrPort
 
-	// OldState and NewState are set on KindState, KindListen and TCP
-	// KindClose events (netstat's names via sock.State.String).
+	// OldState and NewState are TCP states (netstat's names via
+	// sock.State.String), set on KindState and KindClose events, and
+	// CLOSE->LISTEN on a TCP KindListen; zero elsewhere (unix sockets
+	// included). UDP and RAW closes carry the socket's last state in
+	// OldState.
 	OldState, NewState sock.State
 
 	// Cookie is the kernel's socket cookie, stable for the socket's life
