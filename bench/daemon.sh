@@ -69,6 +69,7 @@ netstat -tanp >"$out/netstat.txt" 2>/dev/null
 diff_daemon=$(diff "$out/netstat.txt" "$out/daemon.txt" | grep -c '^[<>]' || true)
 diff_snapshot=$(diff "$out/netstat.txt" "$out/snapshot.txt" | grep -c '^[<>]' || true)
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 hyperfine -N --warmup 1 --runs "$runs" --export-json "$out/daemon.json" \
 	-n "netstat -tan" "netstat -tan" \
 	-n "ss -tan" "ss -tan" \
@@ -81,7 +82,8 @@ hyperfine -N --warmup 1 --runs "$runs" --export-json "$out/daemon.json" \
 	-n "bpfstat -tanp (one-shot)" "$bpfstat -tanp --source snapshot" \
 	-n "bpfstat -tanp (one-shot, Fast)" "$bpfstat-fast -tanp --source snapshot" >&2
 
-python3 - "$out/daemon.json" "$n" "$pairs" "$procs" "$runs" "$rss_idle" "$rss_full" "$idle_sockets" "$full_sockets" \
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD="$load_before -> $load_after" python3 - "$out/daemon.json" "$n" "$pairs" "$procs" "$runs" "$rss_idle" "$rss_full" "$idle_sockets" "$full_sockets" \
 	"$resyncs" "$lost" "$diff_daemon" "$diff_snapshot" >bench/RESULTS-daemon.md <<'PY'
 import json, sys, subprocess, datetime, os
 (path, n, pairs, procs, runs, rss_idle, rss_full, s_idle, s_full,
@@ -95,7 +97,9 @@ def row(name, val, target, ok):
 print(f"# Daemon and one-shot listings at {n} TCP sockets\n")
 print(f"`bench/daemon.sh {pairs} {procs} {runs}` on {datetime.date.today()}, "
       f"{os.cpu_count()} cores, Linux {os.uname().release}; {procs} processes hold the "
-      f"sockets in a private network namespace; mean of {runs} runs after a warm-up (hyperfine -N).\n")
+      f"sockets in a private network namespace; mean of {runs} runs after a warm-up (hyperfine -N). "
+      f"Load average {os.environ.get('LOAD', '?')} on a machine shared with other builds: "
+      f"ratios move by 2x between runs at such loads.\n")
 print("| Command | Mean [ms] | ± [ms] | Min [ms] | Max [ms] |")
 print("|:---|---:|---:|---:|---:|")
 for k, x in r.items():
