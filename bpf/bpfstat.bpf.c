@@ -9,8 +9,9 @@
  *                 package tracer; all share handle_state().
  *   inet sockets  cgroup sock_create/sock_release/post_bind4/6/connect4/6:
  *                 owner recorded in process context into sk_storage.
- *   syscalls      sys_exit_socket/socketpair/listen/accept/accept4 and
- *                 sys_enter_close: descriptors, unix sockets, accept owners.
+ *   syscalls      socket/socketpair/listen/accept/accept4, unix bind and
+ *                 connect, and close: descriptors, unix sockets, accept
+ *                 owners.
  *   processes     sched_process_exec/exit/fork: comm after exec, and the
  *                 child that inherits an exited owner's sockets.
  *
@@ -160,6 +161,7 @@ struct {
 } lost SEC(".maps");
 
 const struct event *unused_event __attribute__((unused));
+const struct unix_event *unused_unix_event __attribute__((unused));
 const enum event_kind unused_kind __attribute__((unused));
 const enum event_flag unused_flag __attribute__((unused));
 
@@ -175,20 +177,53 @@ static __always_inline __u64 wakeup_flags(void)
 	return BPF_RB_NO_WAKEUP;
 }
 
+static __always_inline void count_lost(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&lost, &zero);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+}
+
 static __always_inline struct event *reserve(void)
 {
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		__u32 zero = 0;
-		__u64 *n = bpf_map_lookup_elem(&lost, &zero);
-		if (n)
-			__sync_fetch_and_add(n, 1);
+		count_lost();
 		return NULL;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_ns = bpf_ktime_get_ns();
 	e->fd = -1;
 	return e;
+}
+
+static __always_inline struct unix_event *reserve_unix(void)
+{
+	struct unix_event *u = bpf_ringbuf_reserve(&events, sizeof(*u), 0);
+	if (!u) {
+		count_lost();
+		return NULL;
+	}
+	__builtin_memset(u, 0, sizeof(*u));
+	u->ev.ts_ns = bpf_ktime_get_ns();
+	u->ev.fd = -1;
+	return u;
+}
+
+/* The unix socket's own address, as bind(2) gave it. */
+static __always_inline void fill_unix_path(struct unix_event *u, struct sock *sk)
+{
+	struct unix_address *a = BPF_CORE_READ((struct unix_sock *)sk, addr);
+	if (!a)
+		return;
+	int len = BPF_CORE_READ(a, len) - (int)sizeof(__kernel_sa_family_t);
+	if (len <= 0)
+		return;
+	if (len > (int)sizeof(u->path))
+		len = sizeof(u->path);
+	u->path_len = len;
+	bpf_core_read(u->path, sizeof(u->path), &a->name[0].sun_path);
 }
 
 /* Fill an owner from the current task: process context only. */
@@ -662,9 +697,18 @@ static __always_inline struct sock *fd_event(long fd, __u8 kind, struct owner *o
 	owner_current(&o, fd);
 	if (ow)
 		*ow = o;
-	struct event *e = reserve();
-	if (!e)
-		return sk;
+	struct event *e;
+	if (BPF_CORE_READ(sk, __sk_common.skc_family) == AF_UNIX) {
+		struct unix_event *u = reserve_unix();
+		if (!u)
+			return sk;
+		fill_unix_path(u, sk);
+		e = &u->ev;
+	} else {
+		e = reserve();
+		if (!e)
+			return sk;
+	}
 	fill_sock(e, sk, false);
 	e->kind = kind;
 	if (kind == EVENT_LISTEN && e->family != AF_UNIX) {
@@ -763,6 +807,58 @@ int sys_exit_listen(struct trace_event_raw_sys_exit *ctx)
 		.port = BPF_CORE_READ(sk, __sk_common.skc_num),
 	};
 	bpf_map_update_elem(&listener_by_port, &k, &l, BPF_ANY);
+	return 0;
+}
+
+/* bind(2) and connect(2) of unix sockets; inet ones go through the cgroup
+ * hooks. The descriptor is stashed at entry. */
+static __always_inline void stash_fd(__u64 fd)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	bpf_map_update_elem(&sys_args, &tid, &fd, BPF_ANY);
+}
+
+static __always_inline void unix_call_done(long ret, __u8 kind)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 *fdp = bpf_map_lookup_elem(&sys_args, &tid);
+	if (!fdp)
+		return;
+	long fd = (long)*fdp;
+	bpf_map_delete_elem(&sys_args, &tid);
+	if (ret != 0)
+		return;
+	struct sock *sk = fd_sock(fd, NULL);
+	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_family) != AF_UNIX)
+		return;
+	fd_event(fd, kind, NULL);
+}
+
+SEC("tracepoint/syscalls/sys_enter_bind")
+int sys_enter_bind(struct trace_event_raw_sys_enter *ctx)
+{
+	stash_fd(ctx->args[0]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_bind")
+int sys_exit_bind(struct trace_event_raw_sys_exit *ctx)
+{
+	unix_call_done(ctx->ret, EVENT_BIND);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	stash_fd(ctx->args[0]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	unix_call_done(ctx->ret, EVENT_CONNECT);
 	return 0;
 }
 

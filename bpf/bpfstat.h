@@ -51,4 +51,13 @@ struct event {
 	__u32 _pad1;
 };
 
+/* Unix socket events carry the socket's own address after the event. */
+struct unix_event {
+	struct event ev;
+	__u16 path_len; /* bytes of path in use; abstract names start with a NUL */
+	__u8 _pad0[6];
+	char path[108]; /* sun_path, not NUL-terminated */
+	__u32 _pad1;
+};
+
 #endif /* BPFSTAT_H */

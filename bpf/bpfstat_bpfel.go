@@ -90,6 +90,15 @@ type BpfstatOwner struct {
 	Cookie  uint64
 }
 
+type BpfstatUnixEvent struct {
+	_       structs.HostLayout
+	Ev      BpfstatEvent
+	PathLen uint16
+	Pad0    [6]uint8
+	Path    [108]int8
+	Pad1    uint32
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
@@ -118,11 +127,15 @@ const (
 	BpfstatProgStateRawTp         = "state_raw_tp"
 	BpfstatProgStateTpBtf         = "state_tp_btf"
 	BpfstatProgStateTracepoint    = "state_tracepoint"
+	BpfstatProgSysEnterBind       = "sys_enter_bind"
 	BpfstatProgSysEnterClose      = "sys_enter_close"
+	BpfstatProgSysEnterConnect    = "sys_enter_connect"
 	BpfstatProgSysEnterListen     = "sys_enter_listen"
 	BpfstatProgSysEnterSocketpair = "sys_enter_socketpair"
 	BpfstatProgSysExitAccept      = "sys_exit_accept"
 	BpfstatProgSysExitAccept4     = "sys_exit_accept4"
+	BpfstatProgSysExitBind        = "sys_exit_bind"
+	BpfstatProgSysExitConnect     = "sys_exit_connect"
 	BpfstatProgSysExitListen      = "sys_exit_listen"
 	BpfstatProgSysExitSocket      = "sys_exit_socket"
 	BpfstatProgSysExitSocketpair  = "sys_exit_socketpair"
@@ -131,6 +144,7 @@ const (
 	BpfstatVarUnusedEvent         = "unused_event"
 	BpfstatVarUnusedFlag          = "unused_flag"
 	BpfstatVarUnusedKind          = "unused_kind"
+	BpfstatVarUnusedUnixEvent     = "unused_unix_event"
 	BpfstatVarWakeupBytes         = "wakeup_bytes"
 )
 
@@ -190,11 +204,15 @@ type BpfstatProgramSpecs struct {
 	StateRawTp         *ebpf.ProgramSpec `ebpf:"state_raw_tp"`
 	StateTpBtf         *ebpf.ProgramSpec `ebpf:"state_tp_btf"`
 	StateTracepoint    *ebpf.ProgramSpec `ebpf:"state_tracepoint"`
+	SysEnterBind       *ebpf.ProgramSpec `ebpf:"sys_enter_bind"`
 	SysEnterClose      *ebpf.ProgramSpec `ebpf:"sys_enter_close"`
+	SysEnterConnect    *ebpf.ProgramSpec `ebpf:"sys_enter_connect"`
 	SysEnterListen     *ebpf.ProgramSpec `ebpf:"sys_enter_listen"`
 	SysEnterSocketpair *ebpf.ProgramSpec `ebpf:"sys_enter_socketpair"`
 	SysExitAccept      *ebpf.ProgramSpec `ebpf:"sys_exit_accept"`
 	SysExitAccept4     *ebpf.ProgramSpec `ebpf:"sys_exit_accept4"`
+	SysExitBind        *ebpf.ProgramSpec `ebpf:"sys_exit_bind"`
+	SysExitConnect     *ebpf.ProgramSpec `ebpf:"sys_exit_connect"`
 	SysExitListen      *ebpf.ProgramSpec `ebpf:"sys_exit_listen"`
 	SysExitSocket      *ebpf.ProgramSpec `ebpf:"sys_exit_socket"`
 	SysExitSocketpair  *ebpf.ProgramSpec `ebpf:"sys_exit_socketpair"`
@@ -220,12 +238,13 @@ type BpfstatMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type BpfstatVariableSpecs struct {
-	IgnoreTgid  *ebpf.VariableSpec `ebpf:"ignore_tgid"`
-	TrackByPtr  *ebpf.VariableSpec `ebpf:"track_by_ptr"`
-	UnusedEvent *ebpf.VariableSpec `ebpf:"unused_event"`
-	UnusedFlag  *ebpf.VariableSpec `ebpf:"unused_flag"`
-	UnusedKind  *ebpf.VariableSpec `ebpf:"unused_kind"`
-	WakeupBytes *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
+	IgnoreTgid      *ebpf.VariableSpec `ebpf:"ignore_tgid"`
+	TrackByPtr      *ebpf.VariableSpec `ebpf:"track_by_ptr"`
+	UnusedEvent     *ebpf.VariableSpec `ebpf:"unused_event"`
+	UnusedFlag      *ebpf.VariableSpec `ebpf:"unused_flag"`
+	UnusedKind      *ebpf.VariableSpec `ebpf:"unused_kind"`
+	UnusedUnixEvent *ebpf.VariableSpec `ebpf:"unused_unix_event"`
+	WakeupBytes     *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // BpfstatObjects contains all objects after they have been loaded into the kernel.
@@ -279,12 +298,13 @@ func (m *BpfstatMaps) Close() error {
 //
 // It can be passed to LoadBpfstatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type BpfstatVariables struct {
-	IgnoreTgid  *ebpf.Variable `ebpf:"ignore_tgid"`
-	TrackByPtr  *ebpf.Variable `ebpf:"track_by_ptr"`
-	UnusedEvent *ebpf.Variable `ebpf:"unused_event"`
-	UnusedFlag  *ebpf.Variable `ebpf:"unused_flag"`
-	UnusedKind  *ebpf.Variable `ebpf:"unused_kind"`
-	WakeupBytes *ebpf.Variable `ebpf:"wakeup_bytes"`
+	IgnoreTgid      *ebpf.Variable `ebpf:"ignore_tgid"`
+	TrackByPtr      *ebpf.Variable `ebpf:"track_by_ptr"`
+	UnusedEvent     *ebpf.Variable `ebpf:"unused_event"`
+	UnusedFlag      *ebpf.Variable `ebpf:"unused_flag"`
+	UnusedKind      *ebpf.Variable `ebpf:"unused_kind"`
+	UnusedUnixEvent *ebpf.Variable `ebpf:"unused_unix_event"`
+	WakeupBytes     *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // BpfstatPrograms contains all programs after they have been loaded into the kernel.
@@ -305,11 +325,15 @@ type BpfstatPrograms struct {
 	StateRawTp         *ebpf.Program `ebpf:"state_raw_tp"`
 	StateTpBtf         *ebpf.Program `ebpf:"state_tp_btf"`
 	StateTracepoint    *ebpf.Program `ebpf:"state_tracepoint"`
+	SysEnterBind       *ebpf.Program `ebpf:"sys_enter_bind"`
 	SysEnterClose      *ebpf.Program `ebpf:"sys_enter_close"`
+	SysEnterConnect    *ebpf.Program `ebpf:"sys_enter_connect"`
 	SysEnterListen     *ebpf.Program `ebpf:"sys_enter_listen"`
 	SysEnterSocketpair *ebpf.Program `ebpf:"sys_enter_socketpair"`
 	SysExitAccept      *ebpf.Program `ebpf:"sys_exit_accept"`
 	SysExitAccept4     *ebpf.Program `ebpf:"sys_exit_accept4"`
+	SysExitBind        *ebpf.Program `ebpf:"sys_exit_bind"`
+	SysExitConnect     *ebpf.Program `ebpf:"sys_exit_connect"`
 	SysExitListen      *ebpf.Program `ebpf:"sys_exit_listen"`
 	SysExitSocket      *ebpf.Program `ebpf:"sys_exit_socket"`
 	SysExitSocketpair  *ebpf.Program `ebpf:"sys_exit_socketpair"`
@@ -331,11 +355,15 @@ func (p *BpfstatPrograms) Close() error {
 		p.StateRawTp,
 		p.StateTpBtf,
 		p.StateTracepoint,
+		p.SysEnterBind,
 		p.SysEnterClose,
+		p.SysEnterConnect,
 		p.SysEnterListen,
 		p.SysEnterSocketpair,
 		p.SysExitAccept,
 		p.SysExitAccept4,
+		p.SysExitBind,
+		p.SysExitConnect,
 		p.SysExitListen,
 		p.SysExitSocket,
 		p.SysExitSocketpair,

@@ -14,8 +14,12 @@ import (
 // rawEvent is the kernel's record, generated from bpf/bpfstat.h.
 type rawEvent = bpf.BpfstatEvent
 
-// eventSize is the size of one ring buffer record.
-const eventSize = int(unsafe.Sizeof(rawEvent{}))
+// eventSize is the size of one ring buffer record; unix sockets' records
+// are unixEventSize, the event followed by the socket's address.
+const (
+	eventSize     = int(unsafe.Sizeof(rawEvent{}))
+	unixEventSize = int(unsafe.Sizeof(bpf.BpfstatUnixEvent{}))
+)
 
 // Field offsets come from the generated type, so the decoder cannot drift
 // from the C header.
@@ -43,6 +47,9 @@ var (
 	offType     = unsafe.Offsetof(rawEvent{}.Type)
 	offFlags    = unsafe.Offsetof(rawEvent{}.Flags)
 	offComm     = unsafe.Offsetof(rawEvent{}.Comm)
+	offPathLen  = unsafe.Offsetof(bpf.BpfstatUnixEvent{}.PathLen)
+	offPath     = unsafe.Offsetof(bpf.BpfstatUnixEvent{}.Path)
+	pathCap     = len(bpf.BpfstatUnixEvent{}.Path)
 )
 
 const (
@@ -90,6 +97,10 @@ func decode(b []byte, ev *Event) error {
 	switch {
 	case ev.Family == sock.FamilyUnix:
 		ev.Proto = sock.ProtoUnix
+		if len(b) >= unixEventSize {
+			n := min(int(u16(offPathLen)), pathCap)
+			ev.Path = unixPath(b[offPath : offPath+uintptr(n)])
+		}
 	case ev.Type == sockRaw:
 		ev.Proto, ev.RawProto = sock.ProtoRaw, proto
 	case proto == ipprotoTCP || proto == ipprotoMPTCP:
@@ -112,6 +123,25 @@ func decode(b []byte, ev *Event) error {
 		ev.Remote = netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[offDaddr:offDaddr+16])), dport)
 	}
 	return nil
+}
+
+// unixPath renders sun_path as /proc/net/unix does: a pathname up to its
+// terminating NUL; an abstract name (leading NUL) as '@' and its bytes,
+// NULs shown as '@'.
+func unixPath(p []byte) string {
+	if len(p) == 0 {
+		return ""
+	}
+	if p[0] != 0 {
+		return cString(p)
+	}
+	b := []byte(string(p))
+	for i, c := range b {
+		if c == 0 {
+			b[i] = '@'
+		}
+	}
+	return string(b)
 }
 
 func cString(b []byte) string {

@@ -52,6 +52,10 @@ type Event struct {
 	// Local and Remote are the addresses (zero for unix sockets and
 	// where not yet known).
 	Local, Remote netip.AddrPort
+	// Path is a unix socket's own address as /proc/net/unix prints it
+	// (abstract names start with '@'), on events raised by system calls
+	// (socket, bind, listen, connect, accept, close); "" if unbound.
+	Path string
 
 	// OldState and NewState are TCP states (netstat's names via
 	// sock.State.String), set on KindState and KindClose events, and
@@ -109,6 +113,7 @@ func (e *Event) Socket() sock.Socket {
 	}
 	if e.Proto == sock.ProtoUnix {
 		s.UnixType = e.Type
+		s.Path = e.Path
 	}
 	if e.PID != 0 {
 		s.Owners = []sock.Owner{e.Owner()}

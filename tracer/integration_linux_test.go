@@ -565,6 +565,9 @@ func TestIntegrationUDPUnix(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				if err := unix.Bind(fd, &unix.SockaddrUnix{Name: fmt.Sprintf("@bpfstat-test-%d-%d", os.Getpid(), i)}); err != nil {
+					t.Fatal(err)
+				}
 				unix.Close(fd)
 			}
 			isClose := func(e Event) bool { return e.Kind == KindClose }
@@ -580,11 +583,14 @@ func TestIntegrationUDPUnix(t *testing.T) {
 					t.Errorf("%s %s event without inode", e.Proto, e.Kind)
 				}
 				got[fmt.Sprintf("%s %s", e.Proto, e.Kind)]++
+				if e.Proto == sock.ProtoUnix && e.Kind == KindBind && !strings.HasPrefix(e.Path, fmt.Sprintf("@bpfstat-test-%d-", os.Getpid())) {
+					t.Errorf("unix bind event with path %q", e.Path)
+				}
 			}
 			for k, want := range map[string]int{
 				// +1: loopbackUp's socket
 				"udp socket": n + 1, "udp bind": n, "udp close": n + 1,
-				"unix socket": 3 * n, "unix close": 3 * n,
+				"unix socket": 3 * n, "unix bind": n, "unix close": 3 * n,
 			} {
 				if got[k] != want {
 					t.Errorf("%d %s events, want %d (all: %v)", got[k], k, want, got)

@@ -17,6 +17,9 @@ func TestEventSize(t *testing.T) {
 	if got := unsafe.Sizeof(bpf.BpfstatEvent{}); got != 136 {
 		t.Fatalf("sizeof(struct event) = %d, want 136", got)
 	}
+	if got := unsafe.Sizeof(bpf.BpfstatUnixEvent{}); got != 256 {
+		t.Fatalf("sizeof(struct unix_event) = %d, want 256", got)
+	}
 }
 
 func TestDecode(t *testing.T) {
@@ -72,6 +75,34 @@ func TestDecode(t *testing.T) {
 	}
 	if err := decode(b[:10], &ev); err == nil {
 		t.Error("short record decoded without error")
+	}
+}
+
+func TestUnixPath(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                "",
+		"/run/x.sock\x00": "/run/x.sock",
+		"/run/x.sock":     "/run/x.sock",
+		"\x00abstract":    "@abstract",
+		"\x00with\x00nul": "@with@nul",
+	} {
+		if got := unixPath([]byte(in)); got != want {
+			t.Errorf("unixPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestDecodeUnixPath(t *testing.T) {
+	b := make([]byte, unixEventSize)
+	binary.NativeEndian.PutUint16(b[offFamily:], 1)
+	binary.NativeEndian.PutUint16(b[offPathLen:], 5)
+	copy(b[offPath:], "\x00demo")
+	var ev Event
+	if err := decode(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Path != "@demo" || ev.Proto != sock.ProtoUnix {
+		t.Errorf("decoded %q %v, want @demo unix", ev.Path, ev.Proto)
 	}
 }
 

@@ -171,6 +171,7 @@ type followJSON struct {
 	Inode         uint64 `json:"inode"`
 	Cookie        uint64 `json:"cookie"`
 	NetNS         uint64 `json:"netns"`
+	Path          string `json:"path,omitempty"`
 	MPTCP         bool   `json:"mptcp,omitempty"`
 	LifetimeNS    int64  `json:"lifetime_ns,omitempty"`
 	BytesSent     uint64 `json:"bytes_sent,omitempty"`
@@ -191,7 +192,7 @@ func (p *followPrinter) print(ev *tracer.Event) error {
 			TS: ev.Time, Event: ev.Kind.String(), Proto: protoName(ev), Family: ev.Family.String(),
 			OldState: stateName(ev.OldState), NewState: stateName(ev.NewState),
 			PID: ev.PID, Comm: ev.Comm, UID: ev.UID, FD: ev.FD,
-			Inode: ev.Inode, Cookie: ev.Cookie, NetNS: ev.NetNS, MPTCP: ev.MPTCP,
+			Inode: ev.Inode, Cookie: ev.Cookie, NetNS: ev.NetNS, MPTCP: ev.MPTCP, Path: ev.Path,
 		}
 		if ev.Local.IsValid() {
 			j.Saddr, j.Sport = ev.Local.Addr().String(), ev.Local.Port()
@@ -207,6 +208,8 @@ func (p *followPrinter) print(ev *tracer.Event) error {
 	local, remote := "-", "-"
 	if ev.Local.IsValid() {
 		local, remote = ev.Local.String(), ev.Remote.String()
+	} else if ev.Path != "" {
+		local = ev.Path
 	}
 	state := ""
 	switch {
