@@ -4,7 +4,6 @@ package attribution
 
 import (
 	"bytes"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -52,10 +51,7 @@ func runAsUID(t *testing.T, uid int, bin, name, stdin string, args ...string) re
 // same names and wants stdout, stderr and exit status byte-identical.
 func TestFuserMatchesPsmisc(t *testing.T) {
 	z := setup(t)
-	ref, err := exec.LookPath("fuser")
-	if err != nil || ref == filepath.Join(z.dir, "fuser") {
-		t.Skip("needs psmisc fuser as the reference (apt-get install psmisc)")
-	}
+	ref := psmisc(t)
 	u := filepath.Join(z.dir, "u.sock")
 	nob := filepath.Join(z.dir, "nobody.sock")
 	d := filepath.Join(z.dir, "d.sock")
@@ -110,49 +106,55 @@ func TestFuserMatchesPsmisc(t *testing.T) {
 	}
 	for _, args := range cases {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			var want, got result
-			// The machine's other processes come and go between the two
-			// runs ("Cannot stat file" lines): retry a few times.
-			for try := 0; try < 3; try++ {
-				want = runAs(t, ref, "fuser", "", args...)
-				got = runAs(t, z.bin, "fuser", "", args...)
-				if got == want {
-					if mustMatch[strings.Join(args, " ")] && want.code != 0 {
-						t.Errorf("psmisc found nothing for %q: the zoo is not what the test thinks", args)
-					}
-					return
-				}
-				time.Sleep(100 * time.Millisecond)
+			if want := z.compareFuser(t, ref, 0, args...); mustMatch[strings.Join(args, " ")] && want.code != 0 {
+				t.Errorf("psmisc found nothing for %q: the zoo is not what the test thinks", args)
 			}
-			t.Errorf("fuser %q:\npsmisc: code %d\nstdout %q\nstderr %q\nbpfstat: code %d\nstdout %q\nstderr %q",
-				args, want.code, want.stdout, want.stderr, got.code, got.stdout, got.stderr)
 		})
 	}
+}
+
+// psmisc returns the reference fuser, or skips t.
+func psmisc(t *testing.T) string {
+	t.Helper()
+	ref, err := exec.LookPath("fuser")
+	if err != nil {
+		t.Skip("needs psmisc fuser as the reference (apt-get install psmisc)")
+	}
+	return ref
+}
+
+// compareFuser runs psmisc fuser (ref) and bpfstat's on args as uid and
+// reports any difference in stdout, stderr or exit status. The machine's
+// other processes come and go between the two runs ("Cannot stat file"
+// lines), so it tries a few times. It returns psmisc's result.
+func (z *zoo) compareFuser(t *testing.T, ref string, uid int, args ...string) result {
+	t.Helper()
+	var want, got result
+	for try := 0; try < 3; try++ {
+		if try > 0 {
+			time.Sleep(100 * time.Millisecond)
+		}
+		want = runAsUID(t, uid, ref, "fuser", "", args...)
+		got = runAsUID(t, uid, z.bin, "fuser", "", args...)
+		if got == want {
+			return want
+		}
+	}
+	t.Errorf("fuser %q as uid %d:\npsmisc: code %d\nstdout %q\nstderr %q\nbpfstat: code %d\nstdout %q\nstderr %q",
+		args, uid, want.code, want.stdout, want.stderr, got.code, got.stdout, got.stderr)
+	return want
 }
 
 // TestFuserAsNobody: an unprivileged fuser sees only its own user's
 // processes, silently.
 func TestFuserAsNobody(t *testing.T) {
 	z := setup(t)
-	ref, err := exec.LookPath("fuser")
-	if err != nil {
-		t.Skip("needs psmisc fuser")
-	}
+	ref := psmisc(t)
 	for _, args := range [][]string{
 		{"7030/tcp"}, {"-v", "7030/tcp"}, {"7001/tcp"}, {"-a", "7001/tcp"},
 		{"-v", filepath.Join(z.dir, "nobody.sock")},
 	} {
-		var want, got result
-		for try := 0; try < 3; try++ {
-			want = runAsUID(t, 65534, ref, "fuser", "", args...)
-			got = runAsUID(t, 65534, z.bin, "fuser", "", args...)
-			if got == want {
-				break
-			}
-		}
-		if got != want {
-			t.Errorf("fuser %q as nobody:\npsmisc  %+v\nbpfstat %+v", args, want, got)
-		}
+		z.compareFuser(t, ref, 65534, args...)
 	}
 }
 
@@ -160,22 +162,11 @@ func TestFuserAsNobody(t *testing.T) {
 // exe, fds and maps as psmisc does.
 func TestFuserFile(t *testing.T) {
 	z := setup(t)
-	ref, err := exec.LookPath("fuser")
-	if err != nil {
-		t.Skip("needs psmisc fuser")
-	}
-	exe := filepath.Join(z.dir, "zoo.test")
+	ref := psmisc(t)
+	exe := z.env.Binary()
 	for _, args := range [][]string{{exe}, {"-v", exe}, {"-u", exe}} {
-		var want, got result
-		for try := 0; try < 3; try++ {
-			want = runAs(t, ref, "fuser", "", args...)
-			got = runAs(t, z.bin, "fuser", "", args...)
-			if got == want {
-				break
-			}
-		}
-		if got != want || want.code != 0 {
-			t.Errorf("fuser %q:\npsmisc  %+v\nbpfstat %+v", args, want, got)
+		if want := z.compareFuser(t, ref, 0, args...); want.code != 0 {
+			t.Errorf("psmisc fuser %q found no zoo process: %+v", args, want)
 		}
 	}
 }
@@ -184,10 +175,7 @@ func TestFuserFile(t *testing.T) {
 // and psmisc's kernel entries.
 func TestFuserFilesystem(t *testing.T) {
 	z := setup(t)
-	ref, err := exec.LookPath("fuser")
-	if err != nil {
-		t.Skip("needs psmisc fuser")
-	}
+	ref := psmisc(t)
 	mnt := filepath.Join(z.dir, "mnt")
 	for _, args := range [][]string{
 		{filepath.Join(mnt, "file")}, {"-v", filepath.Join(mnt, "w")},
@@ -196,17 +184,7 @@ func TestFuserFilesystem(t *testing.T) {
 		{"-v", filepath.Join(mnt, "d")}, {"-a", filepath.Join(mnt, "nothing")},
 		{"-vmu", mnt, "7001/tcp"},
 	} {
-		var want, got result
-		for try := 0; try < 3; try++ {
-			want = runAs(t, ref, "fuser", "", args...)
-			got = runAs(t, z.bin, "fuser", "", args...)
-			if got == want {
-				break
-			}
-		}
-		if got != want {
-			t.Errorf("fuser %q:\npsmisc  %+v\nbpfstat %+v", args, want, got)
-		}
+		z.compareFuser(t, ref, 0, args...)
 	}
 }
 
@@ -215,10 +193,7 @@ func TestFuserFilesystem(t *testing.T) {
 // test started are signalled.
 func TestFuserKill(t *testing.T) {
 	z := setup(t)
-	ref, err := exec.LookPath("fuser")
-	if err != nil {
-		t.Skip("needs psmisc fuser")
-	}
+	ref := psmisc(t)
 	for _, c := range []struct {
 		args  []string
 		stdin string
@@ -232,48 +207,29 @@ func TestFuserKill(t *testing.T) {
 	} {
 		var outs [2]result
 		for i, bin := range []string{ref, z.bin} {
-			v := startVictim(t, z)
+			v := z.env.Start(t, "victim", "zoo-victim", -1)
 			r := runAs(t, bin, "fuser", c.stdin, c.args...)
-			pid := strconv.Itoa(v.Process.Pid)
+			pid := strconv.Itoa(v.Cmd.Process.Pid)
 			r.stdout = strings.ReplaceAll(r.stdout, pid, "PID")
 			r.stderr = strings.ReplaceAll(dropScanErrors(r.stderr), pid, "PID")
 			outs[i] = r
-			// No timing: a signalled victim is waited for; a spared one
-			// must still exist (nothing signalled it) and is ended here.
-			if c.dies {
-				v.Wait()
-			} else {
-				if err := syscall.Kill(v.Process.Pid, 0); err != nil {
-					t.Errorf("%v with %s: victim gone: %v", c.args, bin, err)
-				}
-				v.Process.Kill()
-				v.Wait()
+			// No timing: a signalled victim is waited for and must have
+			// died of a signal; a spared one is stopped here and must
+			// exit by itself (nothing signalled it).
+			if !c.dies {
+				v.Stop()
+			}
+			err := v.Wait()
+			ee, _ := err.(*exec.ExitError)
+			killed := ee != nil && ee.Sys().(syscall.WaitStatus).Signaled()
+			if killed != c.dies {
+				t.Errorf("%v with %s: victim ended with %v, want killed %v", c.args, bin, err, c.dies)
 			}
 		}
 		if outs[0] != outs[1] {
 			t.Errorf("fuser %q:\npsmisc %+v\nbpfstat %+v", c.args, outs[0], outs[1])
 		}
 	}
-}
-
-// startVictim starts a process holding a listener on 7050.
-func startVictim(t *testing.T, z *zoo) *exec.Cmd {
-	t.Helper()
-	cmd := exec.Command(filepath.Join(z.dir, "zoo.test"), "-test.run=^$")
-	cmd.Env = append(os.Environ(), envRole+"=victim", envDir+"="+z.dir)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 6)
-	if _, err := out.Read(buf); err != nil || string(buf) != "ready\n" {
-		t.Fatalf("victim: %q %v", buf, err)
-	}
-	return cmd
 }
 
 // dropScanErrors removes psmisc's "Cannot stat file" lines, which follow

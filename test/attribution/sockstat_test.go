@@ -131,15 +131,6 @@ func TestSockstatHoldersMatchSS(t *testing.T) {
 	}
 }
 
-func (z *zoo) role(name string) *zooProc {
-	for _, p := range z.procs {
-		if p.role == name {
-			return p
-		}
-	}
-	return nil
-}
-
 func find(rows []row, proto, addrPrefix string) []row {
 	var out []row
 	for _, r := range rows {
@@ -162,8 +153,7 @@ func pidsOf(rows []row) []int {
 func TestSockstatScenarios(t *testing.T) {
 	z := setup(t)
 	rows := sockstatRows(t, z)
-	pre := z.role("prefork")
-	want := slices.Clone(pre.pids)
+	want := slices.Clone(z.roles["prefork"])
 	slices.Sort(want)
 	if got := pidsOf(find(rows, "tcp4", "127.0.0.1:7001        *:*")); !slices.Equal(got, want) {
 		t.Errorf("pre-fork listener holders %v, want %v", got, want)
@@ -184,27 +174,27 @@ func TestSockstatScenarios(t *testing.T) {
 	if q := find(rows, "tcp4", "127.0.0.1:7002        127.0.0.1:"); len(q) != 1 || q[0].pid != -1 {
 		t.Errorf("unaccepted v4-mapped connection: %+v", q)
 	}
-	cl := z.role("client").pids[0]
+	cl := z.roles["client"][0]
 	if q := find(rows, "tcp6", "::1:"); len(q) != 2 {
 		t.Errorf("IPv6 connection rows: %+v", q)
 	} else if q[0].pid != cl && q[1].pid != cl {
 		t.Errorf("IPv6 client not attributed: %+v", q)
 	}
 
-	scm := z.role("scm")
+	scm := z.roles["scm"]
 	l := find(rows, "tcp4", "127.0.0.1:7010")
-	if got := pidsOf(l); !slices.Equal(got, []int{scm.pids[0], scm.pids[1]}) {
-		t.Errorf("SCM_RIGHTS listener holders %+v, want sender %d and receiver %d", l, scm.pids[0], scm.pids[1])
+	if got := pidsOf(l); !slices.Equal(got, []int{scm[0], scm[1]}) {
+		t.Errorf("SCM_RIGHTS listener holders %+v, want sender %d and receiver %d", l, scm[0], scm[1])
 	}
 	for _, r := range l {
-		if r.pid == scm.pids[1] && r.fd != 40 {
+		if r.pid == scm[1] && r.fd != 40 {
 			t.Errorf("receiver holds the listener as fd %d, want 40", r.fd)
 		}
 	}
 
-	ex := z.role("exiter")
-	if got := pidsOf(find(rows, "tcp4", "127.0.0.1:7020")); !slices.Equal(got, ex.pids[1:]) {
-		t.Errorf("7020 holders %v, want only the child %v (its opener %d exited)", got, ex.pids[1:], ex.pids[0])
+	ex := z.roles["exiter"]
+	if got := pidsOf(find(rows, "tcp4", "127.0.0.1:7020")); !slices.Equal(got, ex[1:]) {
+		t.Errorf("7020 holders %v, want only the child %v (its opener exited)", got, ex[1:])
 	}
 	if r := find(rows, "tcp4", "127.0.0.1:7021"); len(r) != 0 {
 		t.Errorf("7021 outlived its process: %+v", r)
@@ -219,7 +209,7 @@ func TestSockstatScenarios(t *testing.T) {
 	}
 
 	u := filepath.Join(z.dir, "u.sock")
-	un := z.role("unix").pids[0]
+	un := z.roles["unix"][0]
 	var listener, client, accepted *row
 	for i, r := range rows {
 		switch {
@@ -266,21 +256,14 @@ func TestSockstatScenarios(t *testing.T) {
 // namespace, as -j does for a vnet jail.
 func TestSockstatNetNS(t *testing.T) {
 	z := setup(t)
-	cmd := exec.Command(filepath.Join(z.dir, "zoo.test"), "-test.run=^$")
-	cmd.Env = append(cmd.Environ(), envRole+"=netns", envDir+"="+z.dir)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL}
-	stdin, _ := cmd.StdinPipe()
-	out, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { stdin.Close(); cmd.Wait() }()
-	if l, err := bufio.NewReader(out).ReadString('\n'); err != nil || !strings.HasPrefix(l, "ready") {
-		t.Fatalf("netns role: %q %v", l, err)
-	}
-	rows := sockstatRows(t, z, "-4", "-j", strconv.Itoa(cmd.Process.Pid))
-	if len(rows) != 1 || rows[0].pid != cmd.Process.Pid || !strings.HasPrefix(rows[0].addr, "*:7060") {
-		t.Errorf("sockstat -j %d: %+v", cmd.Process.Pid, rows)
+	p := z.env.StartCmd(t, "netns", "zoo-netns", -1, func(cmd *exec.Cmd) {
+		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWNET
+	})
+	defer p.Stop()
+	pid := p.Cmd.Process.Pid
+	rows := sockstatRows(t, z, "-4", "-j", strconv.Itoa(pid))
+	if len(rows) != 1 || rows[0].pid != pid || !strings.HasPrefix(rows[0].addr, "*:7060") {
+		t.Errorf("sockstat -j %d: %+v", pid, rows)
 	}
 	if r := find(sockstatRows(t, z, "-4"), "tcp4", "*:7060"); len(r) != 0 {
 		t.Errorf("the other namespace's socket shows here: %+v", r)

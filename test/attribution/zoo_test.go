@@ -8,71 +8,34 @@
 package attribution
 
 import (
-	"bufio"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 	"unsafe"
 
+	"github.com/bpfstat/bpfstat/internal/testns"
 	"golang.org/x/sys/unix"
 )
 
-const (
-	envNetns = "BPFSTAT_ATTR_NETNS"
-	envRole  = "BPFSTAT_ATTR_ROLE"
-	envDir   = "BPFSTAT_ATTR_DIR"
-)
-
-func TestMain(m *testing.M) {
-	if role := os.Getenv(envRole); role != "" {
-		if err := runRole(role, os.Getenv(envDir)); err != nil {
-			fmt.Fprintf(os.Stderr, "role %s: %v\n", role, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	if os.Geteuid() == 0 && os.Getenv(envNetns) == "" {
-		// A namespace of our own with only lo: nothing the zoo does can
-		// leave the machine.
-		cmd := exec.Command(os.Args[0], os.Args[1:]...)
-		cmd.Env = append(os.Environ(), envNetns+"=1")
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-		// And a mount namespace, for the tmpfs of the -m tests.
-		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET | syscall.CLONE_NEWNS, Pdeathsig: syscall.SIGKILL}
-		if err := cmd.Run(); err != nil {
-			if ee, ok := err.(*exec.ExitError); ok {
-				os.Exit(ee.ExitCode())
-			}
-			fmt.Fprintf(os.Stderr, "re-executing in a new network namespace: %v\n", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	code := m.Run()
-	stopZoo()
-	os.Exit(code)
+var roles = map[string]testns.Role{
+	"prefork": rolePrefork, "scm": roleSCM, "recv": roleRecv, "exiter": roleExiter,
+	"nobody": roleNobody, "unix": roleUnix, "client": roleClient, "weird": roleWeird,
+	"files": roleFiles, "victim": roleVictim, "netns": roleNetns, "hold": roleHold,
 }
 
-// zoo is the running set of processes and what they reported.
+func TestMain(m *testing.M) { testns.Main(m, roles) }
+
+// zoo is the running set of processes, shared by every test of the
+// package, and what they reported.
 type zoo struct {
+	env   *testns.Env
 	dir   string
-	bin   string // bpfstat, also linked as dir/fuser and dir/sockstat
-	procs []*zooProc
-	pids  map[int]string // every zoo pid -> role
-}
-
-type zooProc struct {
-	role  string
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	pids  []int // the process and the children it reported
+	bin   string           // bpfstat
+	roles map[string][]int // role -> its pid, then the children it reported
+	pids  map[int]string   // every zoo pid -> role
 }
 
 var theZoo *zoo
@@ -80,266 +43,221 @@ var theZoo *zoo
 // setup builds bpfstat and starts the zoo once for the package.
 func setup(t *testing.T) *zoo {
 	t.Helper()
-	if os.Geteuid() != 0 || os.Getenv(envNetns) == "" {
-		t.Skip("needs root: runs a socket zoo in a private network namespace")
-	}
-	if theZoo != nil {
-		return theZoo
-	}
-	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		t.Fatalf("bringing lo up: %v\n%s", err, out)
-	}
-	dir, err := os.MkdirTemp("", "bpfstat-attr-")
-	if err != nil {
+	testns.RequireRoot(t, "runs a socket zoo in a private network namespace")
+	testns.Shared(t, startZoo)
+	return theZoo
+}
+
+func startZoo(t *testing.T, env *testns.Env) {
+	// A filesystem of our own for fuser -m: private to this mount
+	// namespace (testns.Main made mounts private).
+	mnt := filepath.Join(env.Dir, "mnt")
+	if err := os.Mkdir(mnt, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	os.Chmod(dir, 0o777)
-	// A filesystem of our own for fuser -m: private to this namespace.
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		t.Fatalf("making mounts private: %v", err)
-	}
-	mnt := filepath.Join(dir, "mnt")
-	os.Mkdir(mnt, 0o777)
 	if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, "mode=0777"); err != nil {
 		t.Fatalf("mounting tmpfs: %v", err)
 	}
-	os.WriteFile(filepath.Join(mnt, "file"), []byte("x"), 0o666)
-	os.Mkdir(filepath.Join(mnt, "d"), 0o777)
-	z := &zoo{dir: dir, pids: map[int]string{}}
-	z.bin = filepath.Join(dir, "bpfstat")
-	if out, err := exec.Command("go", "build", "-o", z.bin, "../../cmd/bpfstat").CombinedOutput(); err != nil {
-		t.Fatalf("building bpfstat: %v\n%s", err, out)
-	}
-	for _, n := range []string{"fuser", "sockstat"} {
-		if err := os.Symlink(z.bin, filepath.Join(dir, n)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Roles run from a copy nobody may execute.
-	self, err := os.ReadFile("/proc/self/exe")
-	if err != nil {
+	env.Cleanup(func() { unix.Unmount(mnt, unix.MNT_DETACH) })
+	if err := os.WriteFile(filepath.Join(mnt, "file"), []byte("x"), 0o666); err != nil {
 		t.Fatal(err)
 	}
-	zooBin := filepath.Join(dir, "zoo.test")
-	if err := os.WriteFile(zooBin, self, 0o755); err != nil {
+	if err := os.Mkdir(filepath.Join(mnt, "d"), 0o777); err != nil {
 		t.Fatal(err)
 	}
+	z := &zoo{env: env, dir: env.Dir, roles: map[string][]int{}, pids: map[int]string{}}
+	z.bin = env.Build(t, "../../cmd/bpfstat")
 	for _, r := range []struct {
 		role string
 		uid  int
-	}{{"prefork", 0}, {"scm", 0}, {"exiter", 0}, {"nobody", 65534}, {"unix", 0}, {"client", 0}, {"weird", 0}, {"files", 0}} {
-		p := startRole(t, zooBin, dir, r.role, r.uid)
-		z.procs = append(z.procs, p)
-		for _, pid := range p.pids {
-			z.pids[pid] = r.role
+	}{{"prefork", -1}, {"scm", -1}, {"exiter", -1}, {"nobody", 65534}, {"unix", -1}, {"client", -1}, {"weird", -1}, {"files", -1}} {
+		p := env.Start(t, r.role, "zoo-"+r.role, r.uid)
+		pids := []int{p.Cmd.Process.Pid}
+		for _, f := range p.Info {
+			n, err := strconv.Atoi(f)
+			if err != nil {
+				t.Fatalf("role %s reported %q, not a pid", r.role, f)
+			}
+			pids = append(pids, n)
 		}
-	}
-	// The exiter's own process is gone: only its child holds 7020.
-	for _, p := range z.procs {
-		if p.role == "exiter" {
-			// Reap it without cmd.Wait, which would close the stdin its
-			// child still holds.
-			var ws syscall.WaitStatus
-			syscall.Wait4(p.cmd.Process.Pid, &ws, 0, nil)
-			delete(z.pids, p.cmd.Process.Pid)
+		if r.role == "exiter" {
+			// Gone once reaped: only its child holds 7020 now.
+			p.Wait()
+			pids[0] = 0
+		}
+		z.roles[r.role] = pids
+		for _, pid := range pids {
+			if pid != 0 {
+				z.pids[pid] = r.role
+			}
 		}
 	}
 	theZoo = z
-	return z
-}
-
-// stopZoo ends the zoo: closing stdin ends every role and holder.
-func stopZoo() {
-	if theZoo == nil {
-		return
-	}
-	for _, p := range theZoo.procs {
-		p.stdin.Close()
-		if p.role != "exiter" {
-			p.cmd.Wait()
-		}
-	}
-	unix.Unmount(filepath.Join(theZoo.dir, "mnt"), unix.MNT_DETACH)
-	os.RemoveAll(theZoo.dir)
-	theZoo = nil
-}
-
-// startRole runs the test binary as role and waits for "ready PID...".
-func startRole(t *testing.T, bin, dir, role string, uid int) *zooProc {
-	t.Helper()
-	cmd := exec.Command(bin, "-test.run=^$")
-	cmd.Env = append(os.Environ(), envRole+"="+role, envDir+"="+dir)
-	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if uid != 0 {
-		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid)}
-	}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", role, err)
-	}
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "ready") {
-		t.Fatalf("role %s: got %q, %v", role, line, err)
-	}
-	p := &zooProc{role: role, cmd: cmd, stdin: stdin, pids: []int{cmd.Process.Pid}}
-	for _, f := range strings.Fields(line)[1:] {
-		n, _ := strconv.Atoi(f)
-		p.pids = append(p.pids, n)
-	}
-	return p
 }
 
 // --- the roles ---
 
-func runRole(role, dir string) error {
-	var children []int
-	switch role {
-	case "prefork":
-		// One process opens the listeners, three workers inherit them.
-		fds := []int{
-			tcpListen(unix.AF_INET, "127.0.0.1", 7001, false),
-			tcpListen(unix.AF_INET6, "::", 7002, false),
-			udpBind("127.0.0.1", 7003),
-			tcpListen(unix.AF_INET6, "::", 7004, true),
-		}
-		for range 3 {
-			children = append(children, spawnHolder(dir, fds))
-		}
-	case "scm":
-		// A listener passed over a unix socket: the sender keeps its copy.
-		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return err
-		}
-		l := tcpListen(unix.AF_INET, "127.0.0.1", 7010, false)
-		if err := unix.Sendmsg(pair[0], []byte{'x'}, unix.UnixRights(l), nil, 0); err != nil {
-			return err
-		}
-		children = append(children, spawn(dir, "recv", []int{pair[1]}))
-		unix.Close(pair[1])
-		ack := make([]byte, 1)
-		unix.Read(pair[0], ack)
-	case "recv":
-		// Dup the received fd up high so it differs from the sender's.
-		buf, oob := make([]byte, 1), make([]byte, 64)
-		_, oobn, _, _, err := unix.Recvmsg(3, buf, oob, 0)
-		if err != nil {
-			return err
-		}
-		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-		if err != nil || len(msgs) == 0 {
-			return fmt.Errorf("no SCM_RIGHTS: %v", err)
-		}
-		fds, err := unix.ParseUnixRights(&msgs[0])
-		if err != nil {
-			return err
-		}
-		if err := unix.Dup3(fds[0], 40, 0); err != nil {
-			return err
-		}
-		unix.Close(fds[0])
-		unix.Write(3, []byte{'k'})
-	case "exiter":
-		// Exits once its child holds 7020; 7021 dies with it.
-		l := tcpListen(unix.AF_INET, "127.0.0.1", 7020, false)
-		tcpListen(unix.AF_INET, "127.0.0.1", 7021, false)
-		children = append(children, spawnHolder(dir, []int{l}))
-		fmt.Printf("ready %s\n", joinInts(children))
-		return nil
-	case "nobody":
-		tcpListen(unix.AF_INET, "127.0.0.1", 7030, false)
-		unixListen(unix.SOCK_STREAM, filepath.Join(dir, "nobody.sock"))
-	case "unix":
-		s := unixListen(unix.SOCK_STREAM, filepath.Join(dir, "u.sock"))
-		c := unixConnect(unix.SOCK_STREAM, filepath.Join(dir, "u.sock"))
-		_ = c
-		if _, _, err := unix.Accept4(s, unix.SOCK_CLOEXEC); err != nil {
-			return err
-		}
-		unixListen(unix.SOCK_DGRAM, filepath.Join(dir, "d.sock"))
-		unixConnect(unix.SOCK_DGRAM, filepath.Join(dir, "d.sock"))
-		unixConnect(unix.SOCK_DGRAM, filepath.Join(dir, "d.sock"))
-		if _, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET, 0); err != nil {
-			return err
-		}
-	case "client":
-		tcpConnect(unix.AF_INET, "127.0.0.1", 7001)
-		tcpConnect(unix.AF_INET6, "::1", 7002)
-		tcpConnect(unix.AF_INET, "127.0.0.1", 7002)
-		udpConnect("127.0.0.1", 7003)
-	case "victim":
-		tcpListen(unix.AF_INET, "127.0.0.1", 7050, false)
-		fmt.Print("ready\n")
-		time.Sleep(time.Hour) // until a test signals it (Pdeathsig bounds it too)
-		return nil
-	case "netns":
-		// Started in a network namespace of its own (lo down): wildcard.
-		tcpListen(unix.AF_INET, "0.0.0.0", 7060, false)
-	case "weird":
-		// A command name psmisc must escape: UTF-8 and a parenthesis.
-		name := append([]byte("h\xc3\xa9l(l)o w\xc3\xb6rld"), 0)
-		if err := unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&name[0])), 0, 0, 0); err != nil {
-			return err
-		}
-		tcpListen(unix.AF_INET, "127.0.0.1", 7040, false)
-	case "files":
-		// Uses the tmpfs: cwd in it, a file open for reading and one
-		// for writing.
-		mnt := filepath.Join(dir, "mnt")
-		if err := os.Chdir(filepath.Join(mnt, "d")); err != nil {
-			return err
-		}
-		if _, err := unix.Open(filepath.Join(mnt, "file"), unix.O_RDONLY, 0); err != nil {
-			return err
-		}
-		if _, err := unix.Open(filepath.Join(mnt, "w"), unix.O_WRONLY|unix.O_CREAT, 0o644); err != nil {
-			return err
-		}
-	case "hold":
-	default:
-		return fmt.Errorf("unknown role")
+// hold keeps the role's sockets until it is stopped, after reporting the
+// pids of the children it started.
+func hold(children ...*testns.Proc) error {
+	pids := make([]string, len(children))
+	for i, c := range children {
+		pids[i] = strconv.Itoa(c.Cmd.Process.Pid)
 	}
-	fmt.Printf("ready %s\n", joinInts(children))
-	io.Copy(io.Discard, os.Stdin) // hold everything until stdin closes
+	testns.Ready(pids...)
+	for _, c := range children {
+		c.Stop()
+	}
 	return nil
 }
 
-func joinInts(v []int) string {
-	s := make([]string, len(v))
-	for i, n := range v {
-		s[i] = strconv.Itoa(n)
+// roleHold keeps the fds it inherited (3, 4, ...).
+func roleHold(string) error { return hold() }
+
+// rolePrefork: one process opens the listeners, three workers inherit them.
+func rolePrefork(string) error {
+	var files []*os.File
+	for _, fd := range []int{
+		tcpListen(unix.AF_INET, "127.0.0.1", 7001, false),
+		tcpListen(unix.AF_INET6, "::", 7002, false),
+		udpBind("127.0.0.1", 7003),
+		tcpListen(unix.AF_INET6, "::", 7004, true),
+	} {
+		files = append(files, os.NewFile(uintptr(fd), "listener"))
 	}
-	return strings.Join(s, " ")
+	var workers []*testns.Proc
+	for range 3 {
+		w, err := testns.StartChild("hold", "zoo-worker", files...)
+		if err != nil {
+			return err
+		}
+		workers = append(workers, w)
+	}
+	return hold(workers...)
 }
 
-// spawnHolder starts a "hold" child inheriting fds (as 3, 4, ...).
-func spawnHolder(dir string, fds []int) int { return spawn(dir, "hold", fds) }
+// roleSCM passes a listener over a unix socket: the sender keeps its copy.
+func roleSCM(string) error {
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	l := tcpListen(unix.AF_INET, "127.0.0.1", 7010, false)
+	if err := unix.Sendmsg(pair[0], []byte{'x'}, unix.UnixRights(l), nil, 0); err != nil {
+		return err
+	}
+	peer := os.NewFile(uintptr(pair[1]), "pair")
+	r, err := testns.StartChild("recv", "zoo-recv", peer)
+	if err != nil {
+		return err
+	}
+	peer.Close()
+	ack := make([]byte, 1)
+	unix.Read(pair[0], ack)
+	return hold(r)
+}
 
-func spawn(dir, role string, fds []int) int {
-	cmd := exec.Command("/proc/self/exe", "-test.run=^$")
-	cmd.Env = append(os.Environ(), envRole+"="+role, envDir+"="+dir)
-	for _, fd := range fds {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, os.NewFile(uintptr(fd), "inherited"))
+// roleRecv dups the received fd up high so it differs from the sender's.
+func roleRecv(string) error {
+	buf, oob := make([]byte, 1), make([]byte, 64)
+	_, oobn, _, _, err := unix.Recvmsg(3, buf, oob, 0)
+	if err != nil {
+		return err
 	}
-	cmd.Stdin = os.Stdin // the holder ends with its parent's stdin
-	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: false}
-	out, err := cmd.StdoutPipe()
-	must(err)
-	must(cmd.Start())
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "ready") {
-		panic(fmt.Sprintf("child %s: %q %v", role, line, err))
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) == 0 {
+		return fmt.Errorf("no SCM_RIGHTS: %v", err)
 	}
-	return cmd.Process.Pid
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil {
+		return err
+	}
+	if err := unix.Dup3(fds[0], 40, 0); err != nil {
+		return err
+	}
+	unix.Close(fds[0])
+	unix.Write(3, []byte{'k'})
+	return hold()
+}
+
+// roleExiter exits once its child holds 7020; 7021 dies with it.
+func roleExiter(string) error {
+	l := tcpListen(unix.AF_INET, "127.0.0.1", 7020, false)
+	tcpListen(unix.AF_INET, "127.0.0.1", 7021, false)
+	h, err := testns.StartHeir("hold", "zoo-heir", os.NewFile(uintptr(l), "listener"))
+	if err != nil {
+		return err
+	}
+	testns.Announce(strconv.Itoa(h.Cmd.Process.Pid))
+	return nil
+}
+
+func roleNobody(dir string) error {
+	tcpListen(unix.AF_INET, "127.0.0.1", 7030, false)
+	unixListen(unix.SOCK_STREAM, filepath.Join(dir, "nobody.sock"))
+	return hold()
+}
+
+func roleUnix(dir string) error {
+	s := unixListen(unix.SOCK_STREAM, filepath.Join(dir, "u.sock"))
+	unixConnect(unix.SOCK_STREAM, filepath.Join(dir, "u.sock"))
+	if _, _, err := unix.Accept4(s, unix.SOCK_CLOEXEC); err != nil {
+		return err
+	}
+	unixListen(unix.SOCK_DGRAM, filepath.Join(dir, "d.sock"))
+	unixConnect(unix.SOCK_DGRAM, filepath.Join(dir, "d.sock"))
+	unixConnect(unix.SOCK_DGRAM, filepath.Join(dir, "d.sock"))
+	if _, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET, 0); err != nil {
+		return err
+	}
+	return hold()
+}
+
+func roleClient(string) error {
+	tcpConnect(unix.AF_INET, "127.0.0.1", 7001)
+	tcpConnect(unix.AF_INET6, "::1", 7002)
+	tcpConnect(unix.AF_INET, "127.0.0.1", 7002)
+	udpConnect("127.0.0.1", 7003)
+	return hold()
+}
+
+// roleVictim holds 7050 until a test signals or stops it.
+func roleVictim(string) error {
+	tcpListen(unix.AF_INET, "127.0.0.1", 7050, false)
+	return hold()
+}
+
+// roleNetns is started in a network namespace of its own (lo down):
+// a wildcard listener.
+func roleNetns(string) error {
+	tcpListen(unix.AF_INET, "0.0.0.0", 7060, false)
+	return hold()
+}
+
+// roleWeird has a command name psmisc must escape: UTF-8 and a parenthesis.
+func roleWeird(string) error {
+	name := append([]byte("h\xc3\xa9l(l)o w\xc3\xb6rld"), 0)
+	if err := unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&name[0])), 0, 0, 0); err != nil {
+		return err
+	}
+	tcpListen(unix.AF_INET, "127.0.0.1", 7040, false)
+	return hold()
+}
+
+// roleFiles uses the tmpfs: cwd in it, a file open for reading and one
+// for writing.
+func roleFiles(dir string) error {
+	mnt := filepath.Join(dir, "mnt")
+	if err := os.Chdir(filepath.Join(mnt, "d")); err != nil {
+		return err
+	}
+	if _, err := unix.Open(filepath.Join(mnt, "file"), unix.O_RDONLY, 0); err != nil {
+		return err
+	}
+	if _, err := unix.Open(filepath.Join(mnt, "w"), unix.O_WRONLY|unix.O_CREAT, 0o644); err != nil {
+		return err
+	}
+	return hold()
 }
 
 func must(err error) {
