@@ -9,10 +9,10 @@ package attribution
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"unsafe"
 
@@ -267,25 +267,11 @@ func must(err error) {
 }
 
 func sockaddr(family int, host string, port int) unix.Sockaddr {
+	ip := netip.MustParseAddr(host)
 	if family == unix.AF_INET {
-		sa := &unix.SockaddrInet4{Port: port}
-		copy(sa.Addr[:], netIP4(host))
-		return sa
+		return &unix.SockaddrInet4{Port: port, Addr: ip.As4()}
 	}
-	sa := &unix.SockaddrInet6{Port: port}
-	if host == "::1" {
-		sa.Addr[15] = 1
-	}
-	return sa
-}
-
-func netIP4(h string) []byte {
-	var b [4]byte
-	for i, p := range strings.Split(h, ".") {
-		n, _ := strconv.Atoi(p)
-		b[i] = byte(n)
-	}
-	return b[:]
+	return &unix.SockaddrInet6{Port: port, Addr: ip.As16()}
 }
 
 // Plain sockets, not Go's net package: Go listens with MPTCP by default.
