@@ -2,6 +2,28 @@
 // explicit list of fallback strategies, and turns the kernel's ring buffer
 // records into Events.
 //
+// Where events come from: TCP state changes from inet_sock_set_state (by
+// the first strategy that attaches: tp_btf, fentry, raw_tp, tracepoint,
+// kprobe); inet socket owners, binds, connects and releases from cgroup v2
+// hooks at the root of the cgroup2 hierarchy; descriptors, accept, listen
+// and everything about unix sockets from syscall tracepoints.
+//
+// Owners are recorded in process context and reported on every event,
+// softirq-driven ones included (SYN_RECV->ESTABLISHED, FIN from the peer,
+// TIME_WAIT): the creator, then whoever accept(2)s a connection; a socket
+// whose owner exited belongs to the child it forked.
+//
+// MPTCP (Go 1.24+ listens with IPPROTO_MPTCP): reported as TCP with
+// Event.MPTCP set. The MPTCP socket itself appears in socket, bind, listen,
+// connect and close events; the kernel traces no state changes for it, so
+// state events come from its TCP subflows (kernel sockets, with their own
+// cookie and inode, as /proc/net/tcp lists them), attributed to the MPTCP
+// socket's owner.
+//
+// Losses are counted in the kernel (Lost) and never hidden. Events arrive
+// in batches: the kernel wakes the reader once 32 KiB are queued, and the
+// reader polls every 2 ms for the rest.
+//
 //	t, err := tracer.New(tracer.Options{})
 //	defer t.Close()
 //	for {
