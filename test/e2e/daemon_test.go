@@ -4,6 +4,9 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/binary"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -255,5 +258,42 @@ func TestDaemonKilledMidQuery(t *testing.T) {
 	}
 	if err := sameOutput(before.stdout, got.stdout, after.stdout); err != nil {
 		t.Errorf("--source auto fallback: %v", err)
+	}
+}
+
+// TestDaemonMalformedRequests: garbage, a wrong version and an oversized
+// length prefix sent to the real daemon get error replies, and the
+// daemon keeps answering.
+func TestDaemonMalformedRequests(t *testing.T) {
+	env := setup(t)
+	d := startDaemon(t, env.Dir)
+	for _, payload := range [][]byte{
+		[]byte("\x00\x00\x00\x05hello"),
+		[]byte("\x00\x00\x00\x19{\"v\":7,\"kind\":\"sockets\"}"),
+		[]byte("\xff\xff\xff\xff"),
+		[]byte("\x00\x00\x00\x01"), // then silence
+	} {
+		c, err := net.Dial("unix", d.socket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c.Write(payload)
+		var l [4]byte
+		if _, err := io.ReadFull(c, l[:]); err != nil {
+			t.Errorf("%q: no reply: %v", payload, err)
+			c.Close()
+			continue
+		}
+		b := make([]byte, binary.BigEndian.Uint32(l[:]))
+		io.ReadFull(c, b)
+		c.Close()
+		if !strings.Contains(string(b), `"error"`) {
+			t.Errorf("%q: reply %s, want an error", payload, b)
+		}
+	}
+	r := runTool(t, bpfstatBin, -1, "--source=daemon", "--socket="+d.socket, "-tan")
+	if r.code != 0 {
+		t.Fatalf("daemon stopped answering after malformed requests: %q\n%s", r.stderr, d.stderr)
 	}
 }
