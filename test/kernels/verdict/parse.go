@@ -136,7 +136,12 @@ var (
 	logRE    = regexp.MustCompile(`^\s+[\w.-]+\.go:\d+: (.*)$`)
 )
 
-const maxErrors = 20
+// How many log lines of failed tests the report quotes: per test, and in
+// all for one strategy on one kernel.
+const (
+	maxErrorsPerTest = 5
+	maxErrors        = 20
+)
 
 // The two ways a test says the kernel refused its pinned strategy: a skip
 // whose message contains "ruled out: <why>", or (tracer/'s convention: a
@@ -221,10 +226,12 @@ func Classify(sec *Section) Cell {
 			// A parent fails with its subtest; name only the subtest.
 			if !isParent(name) || len(t.logs) > 0 {
 				c.Failed = append(c.Failed, name)
-				for _, l := range t.logs {
-					if len(c.Errors) < maxErrors {
-						c.Errors = append(c.Errors, clip(name+": "+l))
+				for i, l := range t.logs {
+					if i == maxErrorsPerTest || len(c.Errors) >= maxErrors {
+						c.Errors = append(c.Errors, fmt.Sprintf("%s: ... %d more lines in the console log", name, len(t.logs)-i))
+						break
 					}
+					c.Errors = append(c.Errors, clip(name+": "+l))
 				}
 			}
 			continue

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -168,5 +169,20 @@ func TestClassifyPinnedCannotAttach(t *testing.T) {
 		if c.Outcome != tt.outcome || c.Detail != tt.detail {
 			t.Errorf("%s: %v %q, want %v %q", tt.strategy, c.Outcome, c.Detail, tt.outcome, tt.detail)
 		}
+	}
+}
+
+func TestClassifyCapsErrors(t *testing.T) {
+	sec := &Section{Done: true, RC: 1, Lines: []string{"=== RUN   TestIntegrationTCP"}}
+	for i := range 12 {
+		sec.Lines = append(sec.Lines, fmt.Sprintf("    tcp_test.go:%d: wrong event %d", 10+i, i))
+	}
+	sec.Lines = append(sec.Lines, "--- FAIL: TestIntegrationTCP (1.00s)", "FAIL")
+	c := Classify(sec)
+	if c.Outcome != Failed || len(c.Errors) != maxErrorsPerTest+1 {
+		t.Fatalf("%v with %d error lines %q, want failed with %d", c.Outcome, len(c.Errors), c.Errors, maxErrorsPerTest+1)
+	}
+	if last := c.Errors[maxErrorsPerTest]; last != "TestIntegrationTCP: ... 7 more lines in the console log" {
+		t.Errorf("last error line %q", last)
 	}
 }
