@@ -4,6 +4,7 @@ package testns
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -224,6 +225,29 @@ func (e *Env) Build(t *testing.T, pkg string) string {
 		t.Fatalf("building %s: %v\n%s", pkg, err, b)
 	}
 	return out
+}
+
+// Result is what a command printed and how it exited.
+type Result struct {
+	Stdout, Stderr string
+	Code           int
+}
+
+// Run runs cmd (its Stdout and Stderr unset) and returns what it printed
+// and its exit status. Failing to run it at all fails t.
+func Run(t *testing.T, cmd *exec.Cmd) Result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	code := 0
+	if err := cmd.Run(); err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("running %s: %v", cmd, err)
+		}
+		code = ee.ExitCode()
+	}
+	return Result{out.String(), errb.String(), code}
 }
 
 // Proc is a running role.

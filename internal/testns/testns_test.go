@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -128,5 +129,14 @@ func testShared(t *testing.T) {
 	}
 	if _, err := os.Stat(e.Binary()); err != nil {
 		t.Error(err)
+	}
+}
+
+func TestRun(t *testing.T) {
+	cmd := exec.Command("/bin/sh", "-c", "read x; echo out $x; echo err >&2; exit 3")
+	cmd.Stdin = strings.NewReader("in\n")
+	want := testns.Result{Stdout: "out in\n", Stderr: "err\n", Code: 3}
+	if got := testns.Run(t, cmd); got != want {
+		t.Errorf("Run: %+v, want %+v", got, want)
 	}
 }

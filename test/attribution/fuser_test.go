@@ -3,7 +3,6 @@
 package attribution
 
 import (
-	"bytes"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -11,40 +10,26 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-type result struct {
-	stdout, stderr string
-	code           int
-}
+	"github.com/bpfstat/bpfstat/internal/testns"
+)
 
 // runAs runs bin with argv[0] name, so both tools print the same
 // program name in their messages.
-func runAs(t *testing.T, bin, name, stdin string, args ...string) result {
+func runAs(t *testing.T, bin, name, stdin string, args ...string) testns.Result {
 	t.Helper()
 	return runAsUID(t, 0, bin, name, stdin, args...)
 }
 
-func runAsUID(t *testing.T, uid int, bin, name, stdin string, args ...string) result {
+func runAsUID(t *testing.T, uid int, bin, name, stdin string, args ...string) testns.Result {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Args = append([]string{name}, args...)
+	cmd.Args[0] = name
 	if uid != 0 {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid)}}
 	}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.Stdin = strings.NewReader(stdin)
-	err := cmd.Run()
-	code := 0
-	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok {
-			t.Fatalf("running %s %v: %v", bin, args, err)
-		}
-		code = ee.ExitCode()
-	}
-	return result{out.String(), errb.String(), code}
+	return testns.Run(t, cmd)
 }
 
 // TestFuserMatchesPsmisc runs psmisc fuser and bpfstat's fuser on the
@@ -106,7 +91,7 @@ func TestFuserMatchesPsmisc(t *testing.T) {
 	}
 	for _, args := range cases {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			if want := z.compareFuser(t, ref, 0, args...); mustMatch[strings.Join(args, " ")] && want.code != 0 {
+			if want := z.compareFuser(t, ref, 0, args...); mustMatch[strings.Join(args, " ")] && want.Code != 0 {
 				t.Errorf("psmisc found nothing for %q: the zoo is not what the test thinks", args)
 			}
 		})
@@ -127,9 +112,9 @@ func psmisc(t *testing.T) string {
 // reports any difference in stdout, stderr or exit status. The machine's
 // other processes come and go between the two runs ("Cannot stat file"
 // lines), so it tries a few times. It returns psmisc's result.
-func (z *zoo) compareFuser(t *testing.T, ref string, uid int, args ...string) result {
+func (z *zoo) compareFuser(t *testing.T, ref string, uid int, args ...string) testns.Result {
 	t.Helper()
-	var want, got result
+	var want, got testns.Result
 	for try := 0; try < 3; try++ {
 		if try > 0 {
 			time.Sleep(100 * time.Millisecond)
@@ -141,7 +126,7 @@ func (z *zoo) compareFuser(t *testing.T, ref string, uid int, args ...string) re
 		}
 	}
 	t.Errorf("fuser %q as uid %d:\npsmisc: code %d\nstdout %q\nstderr %q\nbpfstat: code %d\nstdout %q\nstderr %q",
-		args, uid, want.code, want.stdout, want.stderr, got.code, got.stdout, got.stderr)
+		args, uid, want.Code, want.Stdout, want.Stderr, got.Code, got.Stdout, got.Stderr)
 	return want
 }
 
@@ -165,7 +150,7 @@ func TestFuserFile(t *testing.T) {
 	ref := psmisc(t)
 	exe := z.env.Binary()
 	for _, args := range [][]string{{exe}, {"-v", exe}, {"-u", exe}} {
-		if want := z.compareFuser(t, ref, 0, args...); want.code != 0 {
+		if want := z.compareFuser(t, ref, 0, args...); want.Code != 0 {
 			t.Errorf("psmisc fuser %q found no zoo process: %+v", args, want)
 		}
 	}
@@ -205,13 +190,13 @@ func TestFuserKill(t *testing.T) {
 		{[]string{"-k", "-i", "-s", "7050/tcp"}, "maybe\ny\n", true},
 		{[]string{"-k", "-w", "-HUP", "7050/tcp"}, "", true},
 	} {
-		var outs [2]result
+		var outs [2]testns.Result
 		for i, bin := range []string{ref, z.bin} {
 			v := z.env.Start(t, "victim", "zoo-victim", -1)
 			r := runAs(t, bin, "fuser", c.stdin, c.args...)
 			pid := strconv.Itoa(v.Cmd.Process.Pid)
-			r.stdout = strings.ReplaceAll(r.stdout, pid, "PID")
-			r.stderr = strings.ReplaceAll(dropScanErrors(r.stderr), pid, "PID")
+			r.Stdout = strings.ReplaceAll(r.Stdout, pid, "PID")
+			r.Stderr = strings.ReplaceAll(dropScanErrors(r.Stderr), pid, "PID")
 			outs[i] = r
 			// No timing: a signalled victim is waited for and must have
 			// died of a signal; a spared one is stopped here and must

@@ -26,11 +26,11 @@ type row struct {
 func sockstatRows(t *testing.T, z *zoo, args ...string) []row {
 	t.Helper()
 	r := runAs(t, z.bin, "sockstat", "", append([]string{"-q"}, args...)...)
-	if r.code != 0 || r.stderr != "" {
-		t.Fatalf("sockstat %v: code %d stderr %q", args, r.code, r.stderr)
+	if r.Code != 0 || r.Stderr != "" {
+		t.Fatalf("sockstat %v: code %d stderr %q", args, r.Code, r.Stderr)
 	}
 	var rows []row
-	for _, l := range strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n") {
+	for _, l := range strings.Split(strings.TrimSuffix(r.Stdout, "\n"), "\n") {
 		if len(l) < 37 {
 			if l != "" {
 				t.Errorf("short line %q", l)
