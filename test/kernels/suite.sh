@@ -8,7 +8,7 @@ testbin=$1
 bpfstat=$2
 pkgdir=$3
 strategies=${KMATRIX_STRATEGIES:-tp_btf fentry raw_tp tracepoint kprobe}
-test_timeout=${KMATRIX_TEST_TIMEOUT:-120s}
+test_timeout=${KMATRIX_TEST_TIMEOUT:-150s}
 
 echo "@@kmatrix begin kernel=$(uname -r)"
 echo "@@kmatrix doctor begin"
