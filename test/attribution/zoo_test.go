@@ -127,7 +127,7 @@ func rolePrefork(string) error {
 	}
 	var workers []*testns.Proc
 	for range 3 {
-		w, err := testns.StartChild("hold", "zoo-worker", files...)
+		w, err := testns.StartChild("hold", "zoo-prefork-worker", files...)
 		if err != nil {
 			return err
 		}
