@@ -811,9 +811,13 @@ int sys_exit_listen(struct trace_event_raw_sys_exit *ctx)
 }
 
 /* bind(2) and connect(2) of unix sockets; inet ones go through the cgroup
- * hooks. The descriptor is stashed at entry. */
-static __always_inline void stash_fd(__u64 fd)
+ * hooks. The descriptor is stashed at entry, only for AF_UNIX addresses:
+ * every connect(2) on the host passes here. */
+static __always_inline void stash_fd(__u64 fd, __u64 uaddr)
 {
+	__u16 family = 0;
+	if (bpf_probe_read_user(&family, sizeof(family), (void *)uaddr) || family != AF_UNIX)
+		return;
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	bpf_map_update_elem(&sys_args, &tid, &fd, BPF_ANY);
 }
@@ -837,7 +841,7 @@ static __always_inline void unix_call_done(long ret, __u8 kind)
 SEC("tracepoint/syscalls/sys_enter_bind")
 int sys_enter_bind(struct trace_event_raw_sys_enter *ctx)
 {
-	stash_fd(ctx->args[0]);
+	stash_fd(ctx->args[0], ctx->args[1]);
 	return 0;
 }
 
@@ -851,7 +855,7 @@ int sys_exit_bind(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_connect")
 int sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
 {
-	stash_fd(ctx->args[0]);
+	stash_fd(ctx->args[0], ctx->args[1]);
 	return 0;
 }
 
