@@ -41,7 +41,14 @@ func iterOwners(procDir string) (map[uint64][]sock.Owner, bool) {
 		inode   uint64
 	}
 	var recs []rec
-	if err := SocketFDIter(func(pid, fd int32, inode uint64) { recs = append(recs, rec{pid, fd, inode}) }); err != nil {
+	self := int32(os.Getpid())
+	if err := SocketFDIter(func(pid, fd int32, inode uint64) {
+		// Our own sockets (netlink, the iterator's) are not the user's:
+		// netstat holds none while it scans.
+		if pid != self {
+			recs = append(recs, rec{pid, fd, inode})
+		}
+	}); err != nil {
 		return nil, false
 	}
 	slices.SortFunc(recs, func(a, b rec) int {
@@ -89,7 +96,9 @@ func FastOwners(root string) (owners map[uint64][]sock.Owner, denied bool, err e
 	pids := make([]int, 0, len(names))
 	for _, n := range names {
 		if n[0] >= '1' && n[0] <= '9' {
-			if pid, err := strconv.Atoi(n); err == nil {
+			// Skip ourselves: our own sockets (netlink) are not the
+			// user's, and netstat holds none while it scans.
+			if pid, err := strconv.Atoi(n); err == nil && (pid != os.Getpid() || procDir != "/proc") {
 				pids = append(pids, pid)
 			}
 		}

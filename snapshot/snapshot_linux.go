@@ -116,7 +116,8 @@ func Owners(root string) (owners map[uint64][]sock.Owner, denied bool, err error
 	}
 	pids := make([]int, 0, len(names))
 	for _, n := range names {
-		if pid, err := strconv.Atoi(n); err == nil && n[0] != '+' && n[0] != '-' {
+		// Skip ourselves, as FastOwners does.
+		if pid, err := strconv.Atoi(n); err == nil && n[0] != '+' && n[0] != '-' && (pid != os.Getpid() || procDir != "/proc") {
 			pids = append(pids, pid)
 		}
 	}

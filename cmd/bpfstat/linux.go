@@ -430,5 +430,7 @@ var fixtureRoot = os.Getenv("BPFSTAT_ROOT")
 
 // snapshotSockets takes a one-shot snapshot of the caller's namespace.
 func snapshotSockets(q socketQuery) (snapshot.Result, error) {
-	return snapshot.Sockets(snapshot.Options{Root: fixtureRoot, Protos: q.Protos, Families: q.Families, Owners: q.Owners})
+	// Fast reads the same tables through sock_diag (and /proc where it
+	// must), byte-identical once rendered; fixtures go through /proc.
+	return snapshot.Fast(snapshot.Options{Root: fixtureRoot, Protos: q.Protos, Families: q.Families, Owners: q.Owners})
 }
