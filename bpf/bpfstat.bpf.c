@@ -39,6 +39,10 @@
 /* Runtime knobs, set by package tracer before load. */
 const volatile __u32 ignore_tgid = 0;   /* drop events owned by this process */
 const volatile bool track_by_ptr = false; /* the state hook cannot use sk_storage */
+/* The state hook sees tcp_set_state() only (fentry, kprobe): not
+ * inet_sk_set_state()'s transitions, so a passive child is first seen
+ * leaving SYN_RECV. */
+const volatile bool tcp_set_state_only = false;
 /* Wake the reader only once this much is queued (0: on every record the
  * reader has caught up with); the reader polls on a short timer for the
  * rest. One wakeup per event costs more than the event itself. */
@@ -369,8 +373,11 @@ static __always_inline int handle_state(struct sock *sk, int oldstate, int newst
 	struct sock *conn = mptcp_conn(sk);
 	if (!o && conn)
 		o = owner_of((__u64)conn, raw_cookie(conn));
-	if (newstate == TCP_SYN_RECV && st)
-		st->start_ns = now; /* a child just cloned from its listener */
+	/* A child just cloned from its listener: its life starts now. */
+	bool child = tcp_set_state_only ? oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED
+					: newstate == TCP_SYN_RECV;
+	if (child && st)
+		st->start_ns = now;
 	if (!o && (newstate == TCP_SYN_RECV || oldstate == TCP_SYN_RECV)) {
 		struct listen_key k = {
 			.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum),

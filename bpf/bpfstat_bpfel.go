@@ -140,6 +140,7 @@ const (
 	BpfstatProgSysExitSocket      = "sys_exit_socket"
 	BpfstatProgSysExitSocketpair  = "sys_exit_socketpair"
 	BpfstatVarIgnoreTgid          = "ignore_tgid"
+	BpfstatVarTcpSetStateOnly     = "tcp_set_state_only"
 	BpfstatVarTrackByPtr          = "track_by_ptr"
 	BpfstatVarUnusedEvent         = "unused_event"
 	BpfstatVarUnusedFlag          = "unused_flag"
@@ -239,6 +240,7 @@ type BpfstatMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type BpfstatVariableSpecs struct {
 	IgnoreTgid      *ebpf.VariableSpec `ebpf:"ignore_tgid"`
+	TcpSetStateOnly *ebpf.VariableSpec `ebpf:"tcp_set_state_only"`
 	TrackByPtr      *ebpf.VariableSpec `ebpf:"track_by_ptr"`
 	UnusedEvent     *ebpf.VariableSpec `ebpf:"unused_event"`
 	UnusedFlag      *ebpf.VariableSpec `ebpf:"unused_flag"`
@@ -299,6 +301,7 @@ func (m *BpfstatMaps) Close() error {
 // It can be passed to LoadBpfstatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type BpfstatVariables struct {
 	IgnoreTgid      *ebpf.Variable `ebpf:"ignore_tgid"`
+	TcpSetStateOnly *ebpf.Variable `ebpf:"tcp_set_state_only"`
 	TrackByPtr      *ebpf.Variable `ebpf:"track_by_ptr"`
 	UnusedEvent     *ebpf.Variable `ebpf:"unused_event"`
 	UnusedFlag      *ebpf.Variable `ebpf:"unused_flag"`

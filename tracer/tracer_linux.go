@@ -26,30 +26,45 @@ type strategy struct {
 	target string
 	// btf: the hook gets a BTF socket pointer, so it can use sk_storage
 	// and the cookie helper; otherwise owners are tracked by address.
-	btf    bool
-	attach func(*ebpf.Program) (link.Link, error)
+	btf bool
+	// partial: the hook sees tcp_set_state only, not inet_sk_set_state
+	// (CLOSE->LISTEN, a passive child's LISTEN->SYN_RECV).
+	partial bool
+	attach  func(*ebpf.Program) (link.Link, error)
 }
 
 var strategies = []strategy{
-	{"tp_btf", "state_tp_btf", "inet_sock_set_state", true, func(p *ebpf.Program) (link.Link, error) {
+	{"tp_btf", "state_tp_btf", "inet_sock_set_state", true, false, func(p *ebpf.Program) (link.Link, error) {
 		return link.AttachTracing(link.TracingOptions{Program: p})
 	}},
 	// fentry: tcp_set_state misses inet_sk_set_state's transitions (listen,
 	// child creation), so it only follows tp_btf.
-	{"fentry", "state_fentry", "tcp_set_state", true, func(p *ebpf.Program) (link.Link, error) {
+	{"fentry", "state_fentry", "tcp_set_state", true, true, func(p *ebpf.Program) (link.Link, error) {
 		return link.AttachTracing(link.TracingOptions{Program: p})
 	}},
-	{"raw_tp", "state_raw_tp", "inet_sock_set_state", false, func(p *ebpf.Program) (link.Link, error) {
+	{"raw_tp", "state_raw_tp", "inet_sock_set_state", false, false, func(p *ebpf.Program) (link.Link, error) {
 		return link.AttachRawTracepoint(link.RawTracepointOptions{Name: "inet_sock_set_state", Program: p})
 	}},
-	{"tracepoint", "state_tracepoint", "sock/inet_sock_set_state", false, func(p *ebpf.Program) (link.Link, error) {
+	{"tracepoint", "state_tracepoint", "sock/inet_sock_set_state", false, false, func(p *ebpf.Program) (link.Link, error) {
 		return link.Tracepoint("sock", "inet_sock_set_state", p, nil)
 	}},
 	// kprobe: only for kernels without the inet_sock_set_state tracepoint
 	// (before 4.16); misses inet_sk_set_state's transitions like fentry.
-	{"kprobe", "state_kprobe", "tcp_set_state", false, func(p *ebpf.Program) (link.Link, error) {
+	{"kprobe", "state_kprobe", "tcp_set_state", false, true, func(p *ebpf.Program) (link.Link, error) {
 		return link.Kprobe("tcp_set_state", p, nil)
 	}},
+}
+
+// SeesAllTransitions says whether strategy name sees every TCP state
+// change; fentry and kprobe hook tcp_set_state, which misses CLOSE->LISTEN
+// and a passive child's LISTEN->SYN_RECV (made by inet_sk_set_state).
+func SeesAllTransitions(name string) bool {
+	for _, s := range strategies {
+		if s.name == name {
+			return !s.partial
+		}
+	}
+	return false
 }
 
 // StrategyNames lists the TCP state hook strategies in the order tried.
@@ -260,6 +275,9 @@ func loadWith(base *ebpf.CollectionSpec, s strategy, opts Options) (*ebpf.Collec
 	}
 	if err := spec.Variables["track_by_ptr"].Set(!s.btf); err != nil {
 		return nil, nil, fmt.Errorf("setting track_by_ptr: %w", err)
+	}
+	if err := spec.Variables["tcp_set_state_only"].Set(s.partial); err != nil {
+		return nil, nil, fmt.Errorf("setting tcp_set_state_only: %w", err)
 	}
 	if err := spec.Variables["ignore_tgid"].Set(uint32(opts.IgnorePID)); err != nil {
 		return nil, nil, fmt.Errorf("setting ignore_tgid: %w", err)
