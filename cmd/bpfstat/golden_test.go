@@ -59,6 +59,8 @@ func flagsOf(name string) []string {
 var goldenCases = []string{
 	"-tano", "-uano", "-wano", "-xano", "-taneeopW", "-o", "-6 -o -a", "--timers --unix -a",
 	"-S", "-Sa", "--ipx", "-A bluetooth", "-k", "--num", "-A foo", "-h", "-l -v", "-av",
+	// A repeated mode flag counts twice, as net-tools adds its flags up.
+	"-ii", "--route -r",
 }
 
 func TestGolden(t *testing.T) {

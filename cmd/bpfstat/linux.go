@@ -61,6 +61,10 @@ type linuxRun struct {
 	statistics bool
 	cache, fib bool
 	symbolic   bool
+	// modeFlags counts -i, -r, -M and -s as net-tools' flag_int +
+	// flag_rou + flag_mas + flag_sta do: more than one is a usage error,
+	// so a repeated one (-ii, -rr) is too.
+	modeFlags int
 	// bpfstat's own options (exact long names only, so netstat's
 	// abbreviation rules and diagnostics stay untouched).
 	follow   followOptions
@@ -263,6 +267,7 @@ func runLinux(cmd *cobra.Command, args []string) error {
 			}
 		case 'M':
 			l.masquerade = true
+			l.modeFlags++
 		case 'a':
 			f.All = true
 		case 'l':
@@ -279,6 +284,7 @@ func runLinux(cmd *cobra.Command, args []string) error {
 			f.Programs = true
 		case 'i':
 			l.interfaces = true
+			l.modeFlags++
 		case 'W':
 			f.Wide = true
 		case 'n':
@@ -306,6 +312,7 @@ func runLinux(cmd *cobra.Command, args []string) error {
 			f.Verbose = true
 		case 'r':
 			l.route = true
+			l.modeFlags++
 		case 't':
 			f.TCP = true
 		case 'S':
@@ -331,15 +338,10 @@ func runLinux(cmd *cobra.Command, args []string) error {
 			return usage(0)
 		case 's':
 			l.statistics = true
+			l.modeFlags++
 		}
 	}
-	n := 0
-	for _, b := range []bool{l.interfaces, l.route, l.masquerade, l.statistics} {
-		if b {
-			n++
-		}
-	}
-	if n > 1 {
+	if l.modeFlags > 1 {
 		return usage(3)
 	}
 	f.Normalize(l.statistics)
