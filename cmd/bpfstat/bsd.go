@@ -431,7 +431,7 @@ func linuxSNMPFile(name string, m map[string]map[string]uint64) (map[string]map[
 //	tcps_rcvtotal         Tcp InSegs
 //	tcps_rcvbadsum        Tcp InCsumErrors
 //	tcps_rcvoopack        TcpExt TCPOFOQueue
-//	tcps_rcvmemdrop       TcpExt RcvPruned
+//	tcps_rcvreassfull     TcpExt RcvPruned (dropped for lack of receive memory)
 //	tcps_pawsdrop         TcpExt PAWSEstab
 //	tcps_predack          TcpExt TCPHPAcks
 //	tcps_preddat          TcpExt TCPHPHits
@@ -449,7 +449,8 @@ func linuxSNMPFile(name string, m map[string]map[string]uint64) (map[string]map[
 //	tcps_sig_rcvbadsig    TcpExt TCPMD5Failure
 //	tcps_sig_err_sigopt   TcpExt TCPMD5Unexpected
 //	tcps_sig_err_nosigopt TcpExt TCPMD5NotFound
-//	tcps_dsack_count      TcpExt TCPDSACKRecv (decoded, not printed)
+//	tcps_dsack_count      TcpExt TCPDSACKRecv
+//	tcps_tw_recycles      TcpExt TWRecycled
 //
 // The states are counted from the socket table (the Linux TCP states
 // mapped as in the socket listing; NEW_SYN_RECV counts as SYN_RCVD).
@@ -477,7 +478,7 @@ func bsdTCPStats() (bsd.TCPStat, [bsd.TCPNStates]uint64, error) {
 		ListenDrop: x["ListenOverflows"], RexmtTimeo: x["TCPTimeouts"], TimeoutDrop: x["TCPAbortOnTimeout"],
 		KeepProbe: x["TCPKeepAlive"], SCSendCookie: x["SyncookiesSent"], SCRecvCookie: x["SyncookiesRecv"],
 		SACKRecoveryEpisode: x["TCPSackRecovery"], SigRcvBadSig: x["TCPMD5Failure"], SigErrSigOpt: x["TCPMD5Unexpected"],
-		SigErrNoSigOpt: x["TCPMD5NotFound"], DSACKCount: x["TCPDSACKRecv"],
+		SigErrNoSigOpt: x["TCPMD5NotFound"], DSACKCount: x["TCPDSACKRecv"], TWRecycles: x["TWRecycled"],
 	}
 	q := socketQuery{Source: "auto", Protos: []sock.Proto{sock.ProtoTCP}, Families: []sock.Family{sock.FamilyInet, sock.FamilyInet6}}
 	if fixtureRoot != "" {

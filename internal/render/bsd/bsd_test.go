@@ -389,9 +389,10 @@ func tcpStatSample() (TCPStat, [TCPNStates]uint64) {
 		Closed: 200, Drops: 9, CachedRTT: 40, ConnDrops: 10, RTTUpdated: 6000, SegsTimed: 6100, RexmtTimeo: 14,
 		TimeoutDrop: 1, FinWait2Drops: 1, KeepTimeo: 2, KeepProbe: 2, PredAck: 4000, PredDat: 3500,
 		SCAdded: 1, SCCompleted: 1, SCSendCookie: 1, HCAdded: 7, SACKRecoveryEpisode: 1, SACKRcvBlocks: 30,
-		ECNShs: 1, PMTUDBlackholeFailed: 1,
-		// Decoded but not printed (14.x-only counters).
-		SACKLostRexmt: 99, TWRecycles: 99, RcvGhostAck: 99,
+		ECNShs: 1, PMTUDBlackholeFailed: 1, TunneledPkts: 1, DSACKCount: 3, DSACKBytes: 1, ProgDrops: 1,
+		SACKLostRexmt: 2, ECNSndECT0: 1, ACENect: 4, TWResponds: 1, TWRecycles: 6,
+		// Counters netstat's tcp_stats() does not print.
+		MinMSSDrops: 99, PCBCacheMiss: 99, TLPResends: 99, TLPResendBytes: 99, RcvGhostAck: 99, RcvAckTooOld: 99,
 	}
 	var st [TCPNStates]uint64
 	st[1], st[4], st[10] = 1, 5, 12

@@ -240,10 +240,14 @@ func pluralies(n uint64) string {
 // helpers are netstat's macros of the same names; the libxo field names
 // and "{N:...}" wrappers only tag the text, which is printed as is.
 //
-// The counter lines are those of netstat's tcp_stats() up to the path MTU
-// black-hole counters; the counters FreeBSD added later (tunneled, DSACK,
-// TIME_WAIT, AccECN, TLP, SEG.ACK validation, SACK lost retransmissions)
-// are decoded but not printed: see README's FreeBSD section.
+// The lines are those of FreeBSD 14's tcp_stats() (the version whose
+// counters match the 14.x struct tcpstat: tunneled and DSACK counters,
+// SACK lost retransmissions, the received/sent ECN split and AccECN (ACE)
+// SYN counters, TIME-WAIT counters, "full reassembly queue" for
+// tcps_rcvreassfull, progress-time drops). netstat prints no line for
+// tcps_minmssdrops, tcps_pcbcachemiss, the TLP or the SEG.ACK validation
+// counters, so neither do we. A 13.x kernel's struct lacks the newer
+// counters: they print as 0, as 14's netstat would show them.
 //
 // The state table ends the output, a line per state ("-ss": non-zero
 // ones only). Its noun is libxo's {Np:/connection ,connections} plural
@@ -302,6 +306,8 @@ func TCPStats(out io.Writer, s TCPStat, states [TCPNStates]uint64, sflag int) er
 	p(s.RcvTotal, "\t%d packet%s received\n")
 	p2(s.RcvAckPack, s.RcvAckByte, "\t\t%d ack%s (for %d byte%s)\n")
 	p(s.RcvDupAck, "\t\t%d duplicate ack%s\n")
+	p(s.TunneledPkts, "\t\t%d UDP tunneled pkt%s\n")
+	p(s.TunneledErrs, "\t\t%d UDP tunneled pkt cnt with error%s\n")
 	p(s.RcvAckTooMuch, "\t\t%d ack%s for unsent data\n")
 	p2(s.RcvPack, s.RcvByte, "\t\t%d packet%s (%d byte%s) received in-sequence\n")
 	p2(s.RcvDupPack, s.RcvDupByte, "\t\t%d completely duplicate packet%s (%d byte%s)\n")
@@ -311,11 +317,14 @@ func TCPStats(out io.Writer, s TCPStat, states [TCPNStates]uint64, sflag int) er
 	p2(s.RcvPackAfterWin, s.RcvByteAfterWin, "\t\t%d packet%s (%d byte%s) of data after window\n")
 	p(s.RcvWinProbe, "\t\t%d window probe%s\n")
 	p(s.RcvWinUpd, "\t\t%d window update packet%s\n")
+	p(s.DSACKCount, "\t\t%d packet%s received with dsack\n")
+	p(s.DSACKBytes, "\t\t%d dsack byte%s received (no TLP involved)\n")
+	p(s.DSACKTLPBytes, "\t\t%d dsack byte%s received (TLP responsible)\n")
 	p(s.RcvAfterClose, "\t\t%d packet%s received after close\n")
 	p(s.RcvBadSum, "\t\t%d discarded for bad checksum%s\n")
 	p(s.RcvBadOff, "\t\t%d discarded for bad header offset field%s\n")
 	p1a(s.RcvShort, "\t\t%d discarded because packet too short\n")
-	p1a(s.RcvReassFull, "\t\t%d discarded due to memory problems\n") // tcps_rcvmemdrop
+	p1a(s.RcvReassFull, "\t\t%d discarded due to full reassembly queue\n")
 	p(s.ConnAttempt, "\t%d connection request%s\n")
 	p(s.Accepts, "\t%d connection accept%s\n")
 	p(s.BadSyn, "\t%d bad connection attempt%s\n")
@@ -339,6 +348,7 @@ func TCPStats(out io.Writer, s TCPStat, states [TCPNStates]uint64, sflag int) er
 	p(s.KeepTimeo, "\t%d keepalive timeout%s\n")
 	p(s.KeepProbe, "\t\t%d keepalive probe%s sent\n")
 	p(s.KeepDrops, "\t\t%d connection%s dropped by keepalive\n")
+	p(s.ProgDrops, "\t%d connection%s dropped due to exceeding progress time\n")
 	p(s.PredAck, "\t%d correct ACK header prediction%s\n")
 	p(s.PredDat, "\t%d correct data packet header prediction%s\n")
 
@@ -366,13 +376,21 @@ func TCPStats(out io.Writer, s TCPStat, states [TCPNStates]uint64, sflag int) er
 	p(s.SACKRexmitBytes, "\t%d byte rexmit%s in SACK recovery episodes\n")
 	p(s.SACKRcvBlocks, "\t%d SACK option%s (SACK blocks) received\n")
 	p(s.SACKSendBlocks, "\t%d SACK option%s (SACK blocks) sent\n")
+	p(s.SACKLostRexmt, "\t%d SACK retransmission%s lost\n")
 	p1a(s.SACKSBOverflow, "\t%d SACK scoreboard overflow\n")
 
-	p(s.ECNRcvCE, "\t%d packet%s with ECN CE bit set\n")
-	p(s.ECNRcvECT0, "\t%d packet%s with ECN ECT(0) bit set\n")
-	p(s.ECNRcvECT1, "\t%d packet%s with ECN ECT(1) bit set\n")
+	p(s.ECNRcvCE, "\t%d packet%s received with ECN CE bit set\n")
+	p(s.ECNRcvECT0, "\t%d packet%s received with ECN ECT(0) bit set\n")
+	p(s.ECNRcvECT1, "\t%d packet%s received with ECN ECT(1) bit set\n")
+	p(s.ECNSndECT0, "\t%d packet%s sent with ECN ECT(0) bit set\n")
+	p(s.ECNSndECT1, "\t%d packet%s sent with ECN ECT(1) bit set\n")
 	p(s.ECNShs, "\t%d successful ECN handshake%s\n")
 	p(s.ECNRcwnd, "\t%d time%s ECN reduced the congestion window\n")
+
+	p(s.ACENect, "\t%d ACE SYN packet%s with Non-ECT\n")
+	p(s.ACEECT0, "\t%d ACE SYN packet%s with ECT0\n")
+	p(s.ACEECT1, "\t%d ACE SYN packet%s with ECT1\n")
+	p(s.ACECE, "\t%d ACE SYN packet%s with CE\n")
 
 	p(s.SigRcvGoodSig, "\t%d packet%s with matching signature received\n")
 	p(s.SigRcvBadSig, "\t%d packet%s with bad signature received\n")
@@ -383,6 +401,10 @@ func TCPStats(out io.Writer, s TCPStat, states [TCPNStates]uint64, sflag int) er
 	p(s.PMTUDBlackholeActivated, "\t%d Path MTU discovery black hole detection activation%s\n")
 	p(s.PMTUDBlackholeActivatedMinMSS, "\t%d Path MTU discovery black hole detection min MSS activation%s\n")
 	p(s.PMTUDBlackholeFailed, "\t%d Path MTU discovery black hole detection failure%s\n")
+
+	p(s.TWResponds, "\t%d time%s connection in TIME-WAIT responded with ACK\n")
+	p(s.TWRecycles, "\t%d time%s connection in TIME-WAIT was actively recycled\n")
+	p(s.TWResets, "\t%d time%s connection in TIME-WAIT responded with RST\n")
 
 	w.WriteString("TCP connection count by state:\n")
 	for i, n := range states {
