@@ -162,6 +162,11 @@ func (s *BSDTCPStat) counters() []*uint64 {
 // FreeBSD's netstat asks sysctlbyname for exactly sizeof(struct tcpstat)
 // and the kernel answers ENOMEM when its struct is longer, so netstat
 // refuses a longer struct rather than reading a prefix; so do we.
+//
+// The size alone cannot tell 14.x from 15.x: FreeBSD 15's main inserted
+// tcps_sack_rexmits_tso after tcps_sack_rexmits and shrank _pad to keep
+// 984 bytes, shifting every later counter. So the release
+// (kern.osreldate, __FreeBSD_version) must agree with the size.
 const (
 	bsdSizeTCPStat13 = 114 * 8
 	bsdSizeTCPStat14 = 123 * 8
@@ -180,11 +185,22 @@ func bsdTCPStat13(i int) int {
 	}
 }
 
-// DecodeBSDTCPStat decodes net.inet.tcp.stats from FreeBSD 13.x or 14.x
-// and refuses any other size with an error naming struct tcpstat.
-func DecodeBSDTCPStat(b []byte) (BSDTCPStat, error) {
+// DecodeBSDTCPStat decodes net.inet.tcp.stats from FreeBSD 13.x or 14.x.
+// osreldate is kern.osreldate (0: unknown, then the size decides); a
+// size other than the release's, or a release other than 13 or 14, is
+// refused with an error naming struct tcpstat.
+func DecodeBSDTCPStat(b []byte, osreldate uint32) (BSDTCPStat, error) {
 	var s BSDTCPStat
 	ps := s.counters()
+	want := map[uint32]int{13: bsdSizeTCPStat13, 14: bsdSizeTCPStat14}
+	if major := osreldate / 100000; osreldate != 0 && want[major] != len(b) {
+		if want[major] == 0 {
+			return BSDTCPStat{}, fmt.Errorf("decoding net.inet.tcp.stats: struct tcpstat of FreeBSD %d (osreldate %d, %d bytes) has no known layout: %w",
+				major, osreldate, len(b), ErrBSDLayout)
+		}
+		return BSDTCPStat{}, fmt.Errorf("decoding net.inet.tcp.stats: struct tcpstat of FreeBSD %d is %d bytes, want %d: %w",
+			major, len(b), want[major], ErrBSDLayout)
+	}
 	switch len(b) {
 	case bsdSizeTCPStat14:
 		for i, p := range ps {

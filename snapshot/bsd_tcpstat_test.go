@@ -86,17 +86,21 @@ func tcpStatField(s *BSDTCPStat, c string) (reflect.Value, bool) {
 
 func TestDecodeBSDTCPStat(t *testing.T) {
 	for _, c := range []struct {
-		name   string
-		fields []string
-		size   int
-	}{{"13.x", tcpStatFields13, 912}, {"14.x", tcpStatFields14, 984}} {
+		name      string
+		fields    []string
+		size      int
+		osreldate uint32
+	}{{"13.x", tcpStatFields13, 912, 1304000}, {"14.x", tcpStatFields14, 984, 1403000}} {
 		b := tcpStatBlob(c.fields, 1000)
 		if len(b) != c.size {
 			t.Fatalf("%s: blob is %d bytes, want %d", c.name, len(b), c.size)
 		}
-		s, err := DecodeBSDTCPStat(b)
+		s, err := DecodeBSDTCPStat(b, 0)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
+		}
+		if s2, err := DecodeBSDTCPStat(b, c.osreldate); err != nil || s2 != s {
+			t.Errorf("%s with osreldate %d: %v", c.name, c.osreldate, err)
 		}
 		seen := map[string]bool{}
 		for i, f := range c.fields {
@@ -128,14 +132,27 @@ func TestDecodeBSDTCPStat(t *testing.T) {
 
 func TestDecodeBSDTCPStatSizes(t *testing.T) {
 	for _, n := range []int{0, 8, 911, 913, 976, 983, 985, 992, 1024} {
-		_, err := DecodeBSDTCPStat(make([]byte, n))
+		_, err := DecodeBSDTCPStat(make([]byte, n), 0)
 		if !errors.Is(err, ErrBSDLayout) || !strings.Contains(err.Error(), "struct tcpstat") {
 			t.Errorf("%d bytes: %v", n, err)
 		}
 	}
-	_, err := DecodeBSDTCPStat(make([]byte, 992))
-	if want := "struct tcpstat is 992 bytes, want 912 (FreeBSD 13.x) or 984 (14.x)"; err == nil || !strings.Contains(err.Error(), want) {
-		t.Errorf("error %v does not say %q", err, want)
+	for _, c := range []struct {
+		size      int
+		osreldate uint32
+		want      string
+	}{
+		{992, 0, "struct tcpstat is 992 bytes, want 912 (FreeBSD 13.x) or 984 (14.x)"},
+		// 15.x keeps 984 bytes but inserted tcps_sack_rexmits_tso.
+		{984, 1500000, "struct tcpstat of FreeBSD 15 (osreldate 1500000, 984 bytes) has no known layout"},
+		{912, 1402000, "struct tcpstat of FreeBSD 14 is 912 bytes, want 984"},
+		{984, 1303000, "struct tcpstat of FreeBSD 13 is 984 bytes, want 912"},
+		{984, 1200086, "struct tcpstat of FreeBSD 12"},
+	} {
+		_, err := DecodeBSDTCPStat(make([]byte, c.size), c.osreldate)
+		if !errors.Is(err, ErrBSDLayout) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%d bytes, osreldate %d: error %v does not say %q", c.size, c.osreldate, err, c.want)
+		}
 	}
 }
 
@@ -156,14 +173,15 @@ func TestDecodeBSDTCPStates(t *testing.T) {
 }
 
 func FuzzDecodeBSDTCPStat(f *testing.F) {
-	f.Add(make([]byte, 912))
-	f.Add(make([]byte, 984))
-	f.Add(make([]byte, 100))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		s, err := DecodeBSDTCPStat(b)
-		known := len(b) == 912 || len(b) == 984
+	f.Add(make([]byte, 912), uint32(1304000))
+	f.Add(make([]byte, 984), uint32(1403000))
+	f.Add(make([]byte, 984), uint32(1500000))
+	f.Add(make([]byte, 100), uint32(0))
+	f.Fuzz(func(t *testing.T, b []byte, rel uint32) {
+		s, err := DecodeBSDTCPStat(b, rel)
+		known := (len(b) == 912 && (rel == 0 || rel/100000 == 13)) || (len(b) == 984 && (rel == 0 || rel/100000 == 14))
 		if (err == nil) != known {
-			t.Fatalf("%d bytes: %v", len(b), err)
+			t.Fatalf("%d bytes, osreldate %d: %v", len(b), rel, err)
 		}
 		if known && s.ConnAttempt != binary.NativeEndian.Uint64(b) {
 			t.Fatalf("first counter %d, blob starts %d", s.ConnAttempt, binary.NativeEndian.Uint64(b))

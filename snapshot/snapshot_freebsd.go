@@ -172,7 +172,8 @@ func BSDTCPStats() (BSDTCPStat, [BSDTCPNStates]uint64, error) {
 	if err != nil {
 		return BSDTCPStat{}, states, err
 	}
-	s, err := DecodeBSDTCPStat(b)
+	rel, _ := unix.SysctlUint32("kern.osreldate") // 0 if unreadable: the size decides
+	s, err := DecodeBSDTCPStat(b, rel)
 	if err != nil {
 		return s, states, err
 	}
