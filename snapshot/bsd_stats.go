@@ -163,10 +163,11 @@ func (s *BSDTCPStat) counters() []*uint64 {
 // and the kernel answers ENOMEM when its struct is longer, so netstat
 // refuses a longer struct rather than reading a prefix; so do we.
 //
-// The size alone cannot tell 14.x from 15.x: FreeBSD 15's main inserted
-// tcps_sack_rexmits_tso after tcps_sack_rexmits and shrank _pad to keep
-// 984 bytes, shifting every later counter. So the release
-// (kern.osreldate, __FreeBSD_version) must agree with the size.
+// The size alone cannot tell 14.x from what followed: main (15-CURRENT)
+// trees insert tcps_sack_rexmits_tso after tcps_sack_rexmits and shrink
+// _pad to _pad[1], keeping 984 bytes but shifting every later counter.
+// So the release (kern.osreldate, __FreeBSD_version) must agree with the
+// size, and releases other than 13 and 14 are refused.
 const (
 	bsdSizeTCPStat13 = 114 * 8
 	bsdSizeTCPStat14 = 123 * 8
