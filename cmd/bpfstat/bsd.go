@@ -380,6 +380,13 @@ func bsdProtoStats(w io.Writer, proto string, sflag int) error {
 	return errors.New("-s is supported with --style bsd only without -p or with -p tcp, udp, ip or icmp")
 }
 
+// bsdLiveStats says -s reads FreeBSD's sysctls; elsewhere, and on
+// FreeBSD when $BPFSTAT_ROOT points at /proc fixtures (the tests), the
+// counters come from /proc/net/snmp and /proc/net/netstat.
+func bsdLiveStats() bool {
+	return runtime.GOOS == "freebsd" && fixtureRoot == ""
+}
+
 // linuxSNMP reads /proc/net/snmp into section -> counter -> value.
 func linuxSNMP() (map[string]map[string]uint64, error) {
 	return linuxSNMPFile("snmp", nil)
@@ -456,7 +463,7 @@ func linuxSNMPFile(name string, m map[string]map[string]uint64) (map[string]map[
 // mapped as in the socket listing; NEW_SYN_RECV counts as SYN_RCVD).
 // /proc/net/netstat is optional: without it the TcpExt counters are 0.
 func bsdTCPStats() (bsd.TCPStat, [bsd.TCPNStates]uint64, error) {
-	if runtime.GOOS == "freebsd" {
+	if bsdLiveStats() {
 		s, states, err := snapshot.BSDTCPStats()
 		return bsd.TCPStat(s), states, err
 	}
@@ -503,7 +510,7 @@ func bsdTCPStats() (bsd.TCPStat, [bsd.TCPNStates]uint64, error) {
 // undelivered = IgnoredMulti, full socket buffers = RcvbufErrors, other
 // input errors count as "bad data length field".
 func bsdUDPStats() (bsd.UDPStat, error) {
-	if runtime.GOOS == "freebsd" {
+	if bsdLiveStats() {
 		s, err := snapshot.BSDUDPStats()
 		return bsd.UDPStat{IPackets: s.IPackets, HdrOps: s.HdrOps, BadSum: s.BadSum, NoSum: s.NoSum, BadLen: s.BadLen,
 			NoPort: s.NoPort, NoPortBcast: s.NoPortBcast, FullSock: s.FullSock, PCBHashMiss: s.PCBHashMiss,
@@ -534,7 +541,7 @@ func bsdUDPStats() (bsd.UDPStat, error) {
 // length, InAddrErrors, InUnknownProtos, InDelivers, ForwDatagrams,
 // OutRequests, OutDiscards, OutNoRoutes, Reasm* and Frag*).
 func bsdIPStats() (bsd.IPStat, error) {
-	if runtime.GOOS == "freebsd" {
+	if bsdLiveStats() {
 		s, err := snapshot.BSDIPStats()
 		return bsd.IPStat(s), err
 	}
@@ -558,7 +565,7 @@ func bsdIPStats() (bsd.IPStat, error) {
 // bad checksums and other InErrors as too short. Linux never answers
 // address mask requests: "disabled".
 func bsdICMPStats() (bsd.ICMPStat, error) {
-	if runtime.GOOS == "freebsd" {
+	if bsdLiveStats() {
 		s, mask, err := snapshot.BSDICMPStats()
 		return bsd.ICMPStat{Error: s.Error, OldICMP: s.OldICMP, OutHist: s.OutHist, BadCode: s.BadCode,
 			TooShort: s.TooShort, Checksum: s.Checksum, BadLen: s.BadLen, Reflect: s.Reflect, InHist: s.InHist,
