@@ -487,20 +487,42 @@ func bsdTCPStats() (bsd.TCPStat, [bsd.TCPNStates]uint64, error) {
 		SACKRecoveryEpisode: x["TCPSackRecovery"], SigRcvBadSig: x["TCPMD5Failure"], SigErrSigOpt: x["TCPMD5Unexpected"],
 		SigErrNoSigOpt: x["TCPMD5NotFound"], DSACKCount: x["TCPDSACKRecv"], TWRecycles: x["TWRecycled"],
 	}
-	q := socketQuery{Source: "auto", Protos: []sock.Proto{sock.ProtoTCP}, Families: []sock.Family{sock.FamilyInet, sock.FamilyInet6}}
-	if fixtureRoot != "" {
-		q.Source = "snapshot"
-	}
-	res, err := loadSockets(q)
+	socks, err := bsdTCPSockets()
 	if err != nil {
 		return st, states, err
 	}
-	for _, s := range res.Sockets {
+	for _, s := range socks {
 		if i, ok := bsd.TCPStateIndex(s.State); ok && s.Proto == sock.ProtoTCP {
 			states[i]++
 		}
 	}
 	return st, states, nil
+}
+
+// bsdTCPSockets lists TCP sockets for the state counts: the daemon or a
+// snapshot, or with $BPFSTAT_ROOT the fixture's /proc/net/tcp{,6} (read
+// directly, so that the tests give the same counts on FreeBSD, whose
+// snapshots come from sysctl whatever the root).
+func bsdTCPSockets() ([]sock.Socket, error) {
+	if fixtureRoot == "" {
+		res, err := loadSockets(socketQuery{Source: "auto", Protos: []sock.Proto{sock.ProtoTCP},
+			Families: []sock.Family{sock.FamilyInet, sock.FamilyInet6}})
+		return res.Sockets, err
+	}
+	var all []sock.Socket
+	for _, name := range []string{"tcp", "tcp6"} {
+		fh, err := os.Open(filepath.Join(fixtureRoot, "proc/net", name))
+		if err != nil {
+			return nil, fmt.Errorf("counting TCP connections: %w", err)
+		}
+		socks, _, err := snapshot.ParseInet(fh, sock.ProtoTCP)
+		fh.Close()
+		if err != nil {
+			return nil, fmt.Errorf("counting TCP connections: parsing %s: %w", name, err)
+		}
+		all = append(all, socks...)
+	}
+	return all, nil
 }
 
 // bsdUDPStats reads UDP counters: struct udpstat on FreeBSD; on Linux
