@@ -22,7 +22,7 @@ import (
 var moreRoles = map[string]testns.Role{
 	"states": roleStates, "lite": roleLite, "oddunix": roleOddUnix, "nocmd": roleNoCmdline,
 	"nonul": roleNoNul, "share-parent": roleShareParent, "share-child": roleShareChild,
-	"deep": roleDeep,
+	"deep": roleDeep, "deferred": roleDeferred,
 }
 
 // startMoreZoo starts the extra roles (after startZoo).
@@ -32,6 +32,7 @@ func startMoreZoo(t *testing.T, env *testns.Env) {
 	env.Start(t, "oddunix", "zoo-oddunix", 65534)
 	env.Start(t, "nocmd", "zoo-nocmd", -1)
 	env.Start(t, "nonul", "/opt/zoo/zoo-nonul", -1)
+	env.Start(t, "deferred", "zoo-deferred", 65534)
 	// argv[0] longer than net-tools' 511-byte command line buffer.
 	env.Start(t, "deep", "/"+strings.Repeat("d/", 300)+"zoo-deep", -1)
 	env.Start(t, "share-parent", "/opt/zoo/bin/zoo-share-parent", -1)
@@ -171,6 +172,18 @@ func roleNoNul(string) error {
 	return holdAll()
 }
 
+func roleDeferred(string) error {
+	// SYN_RECV: with TCP_DEFER_ACCEPT the listener drops the bare final
+	// ACK and keeps a request socket (with its own uid, timer and retry
+	// count in /proc/net/tcp) until data comes, which it never does.
+	for _, addr := range []string{"127.0.0.1:9600", "[::1]:9601"} {
+		l := tcpListen(addr, true)
+		must(unix.SetsockoptInt(l, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 3600))
+		tcpDial(addr)
+	}
+	return holdAll()
+}
+
 func roleDeep(string) error {
 	tcpListen("127.0.0.1:9403", false)
 	return holdAll()
@@ -221,7 +234,7 @@ func TestMoreZooCoverage(t *testing.T) {
 	out := runTool(t, "/usr/bin/netstat", -1, "-tuwxaneep").stdout + runTool(t, "/usr/bin/netstat", -1, "-Uanp").stdout
 	t.Logf("%s", out)
 	for _, want := range []string{
-		"SYN_SENT", "FIN_WAIT1", "LAST_ACK", "CLOSING", "127.0.0.1:9300", "127.0.0.5:22", "udpl6",
+		"SYN_SENT", "SYN_RECV", "FIN_WAIT1", "LAST_ACK", "CLOSING", "127.0.0.1:9300", "127.0.0.5:22", "udpl6",
 		"@zoo@with@nuls", "/zoo-share-par", "/zoo-a-program", "zoo-oddunix", "127.255.255.254:65535", "/bash",
 	} {
 		if !strings.Contains(out, want) {
