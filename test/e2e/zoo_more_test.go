@@ -38,6 +38,22 @@ func startMoreZoo(t *testing.T, env *testns.Env) {
 	env.Start(t, "share-parent", "/opt/zoo/bin/zoo-share-parent", -1)
 }
 
+// moreServices adds /etc/services lines (in this mount namespace) whose
+// port fields only glibc's own parser reads right: hex, octal, past 16
+// bits, doubled slashes, a '+' sign. They name the extra roles' ports.
+func moreServices(t *testing.T) {
+	t.Helper()
+	svc, err := os.ReadFile("/etc/services")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc = append(svc, "zoo-hex 0x238c/tcp\nzoo-oct 021760/tcp\nzoo-wrap 74836/tcp\n"+
+		"zoo-slashes 9400//tcp\nzoo-plus +9401/tcp\nzoo-udp-hex 0X251C/udp\nzoo-not 0x/tcp\n"...)
+	if err := testns.BindFile("/etc/services", svc); err != nil {
+		t.Fatalf("mounting test services file: %v", err)
+	}
+}
+
 // try keeps a socket when the kernel supports it; optional kinds (e.g.
 // UDP-Lite, on its way out of Linux) are skipped otherwise.
 func try(fd int, err error) int {
@@ -239,6 +255,13 @@ func TestMoreZooCoverage(t *testing.T) {
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("zoo lacks %q", want)
+		}
+	}
+	moreServices(t)
+	named := runTool(t, "/usr/bin/netstat", -1, "-tua").stdout
+	for _, want := range []string{"zoo-hex", "zoo-oct", "zoo-wrap", "zoo-slashes", "zoo-plus", "zoo-udp-hex"} {
+		if !strings.Contains(named, want) {
+			t.Errorf("netstat does not name a port %q:\n%s", want, named)
 		}
 	}
 }
