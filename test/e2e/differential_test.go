@@ -223,6 +223,7 @@ func TestNetstatDifferential(t *testing.T) {
 	startZoo(t, env)
 	startMoreZoo(t, env)
 	moreServices(t)
+	morePasswd(t)
 	cases := diffCases(int64(envInt("BPFSTAT_DIFF_SEED", 1)), envInt("BPFSTAT_DIFF_N", 400))
 	r := rand.New(rand.NewSource(int64(envInt("BPFSTAT_DIFF_SEED", 1))))
 	for i, args := range cases {

@@ -22,7 +22,7 @@ import (
 var moreRoles = map[string]testns.Role{
 	"states": roleStates, "lite": roleLite, "oddunix": roleOddUnix, "nocmd": roleNoCmdline,
 	"nonul": roleNoNul, "share-parent": roleShareParent, "share-child": roleShareChild,
-	"deep": roleDeep, "deferred": roleDeferred,
+	"deep": roleDeep, "deferred": roleDeferred, "user": roleUser,
 }
 
 // startMoreZoo starts the extra roles (after startZoo).
@@ -33,6 +33,9 @@ func startMoreZoo(t *testing.T, env *testns.Env) {
 	env.Start(t, "nocmd", "zoo-nocmd", -1)
 	env.Start(t, "nonul", "/opt/zoo/zoo-nonul", -1)
 	env.Start(t, "deferred", "zoo-deferred", 65534)
+	// Users whose passwd entries are odd (see morePasswd).
+	env.Start(t, "user", "zoo-longuser", 4244)
+	env.Start(t, "user", "zoo-nisuser", 4245)
 	// argv[0] longer than net-tools' 511-byte command line buffer.
 	env.Start(t, "deep", "/"+strings.Repeat("d/", 300)+"zoo-deep", -1)
 	env.Start(t, "share-parent", "/opt/zoo/bin/zoo-share-parent", -1)
@@ -200,6 +203,28 @@ func roleDeferred(string) error {
 	return holdAll()
 }
 
+func roleUser(string) error {
+	tcpListen("127.0.0.1:0", false)
+	return holdAll()
+}
+
+// morePasswd adds users (in this mount namespace): a name longer than
+// netstat's 10-column User field, a second entry for the same uid (the
+// first wins), and a NIS compat "+name" entry, which glibc's files
+// backend never returns.
+func morePasswd(t *testing.T) {
+	t.Helper()
+	pw, err := os.ReadFile("/etc/passwd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw = append(pw, "zoo-user-with-a-long-name:x:4244:4244::/:/bin/false\n"+
+		"zoo-second:x:4244:4244::/:/bin/false\n+zoo-nis:x:4245:4245::/:/bin/false\n"...)
+	if err := testns.BindFile("/etc/passwd", pw); err != nil {
+		t.Fatalf("mounting test passwd file: %v", err)
+	}
+}
+
 func roleDeep(string) error {
 	tcpListen("127.0.0.1:9403", false)
 	return holdAll()
@@ -258,8 +283,9 @@ func TestMoreZooCoverage(t *testing.T) {
 		}
 	}
 	moreServices(t)
-	named := runTool(t, "/usr/bin/netstat", -1, "-tua").stdout
-	for _, want := range []string{"zoo-hex", "zoo-oct", "zoo-wrap", "zoo-slashes", "zoo-plus", "zoo-udp-hex"} {
+	morePasswd(t)
+	named := runTool(t, "/usr/bin/netstat", -1, "-tuae").stdout
+	for _, want := range []string{"zoo-user-with-a-long-name", " 4245 ", "zoo-hex", "zoo-oct", "zoo-wrap", "zoo-slashes", "zoo-plus", "zoo-udp-hex"} {
 		if !strings.Contains(named, want) {
 			t.Errorf("netstat does not name a port %q:\n%s", want, named)
 		}
