@@ -61,6 +61,8 @@ var goldenCases = []string{
 	"-S", "-Sa", "--ipx", "-A bluetooth", "-k", "--num", "-A foo", "-h", "-l -v", "-av",
 	// A repeated mode flag counts twice, as net-tools adds its flags up.
 	"-ii", "--route -r",
+	// -A takes the next word even when it is one of bpfstat's own options.
+	"-A --follow", "-tA --json",
 }
 
 func TestGolden(t *testing.T) {

@@ -153,6 +153,13 @@ func (l *linuxRun) extractOwn(args []string, ew io.Writer) ([]string, error) {
 	is := func(a, name string) bool { return a == "--"+name || strings.HasPrefix(a, "--"+name+"=") }
 	for i := 0; i < len(args); i++ {
 		a := args[i]
+		if takesNext(a) && i+1 < len(args) {
+			// getopt gives the next word to -A whatever it looks like:
+			// `-A --follow` is an unknown family to netstat.
+			rest = append(rest, a, args[i+1])
+			i++
+			continue
+		}
 		if a == "--" {
 			rest = append(rest, args[i:]...)
 			break
@@ -226,6 +233,19 @@ func (l *linuxRun) extractOwn(args []string, ew io.Writer) ([]string, error) {
 		}
 	}
 	return rest, nil
+}
+
+// takesNext reports whether netstat's getopt takes the word after a as
+// a's option argument: -A, a cluster ending in its first A (-tA), or
+// --protocol (or an abbreviation glibc takes for it) without "=".
+func takesNext(a string) bool {
+	if name, ok := strings.CutPrefix(a, "--"); ok {
+		return len(name) >= len("prot") && strings.HasPrefix("protocol", name)
+	}
+	if len(a) < 2 || a[0] != '-' {
+		return false
+	}
+	return strings.IndexByte(a[1:], 'A') == len(a)-2
 }
 
 func runLinux(cmd *cobra.Command, args []string) error {

@@ -62,6 +62,7 @@ var diffLongs = []struct {
 var diffFamilies = []string{
 	"inet", "inet", "inet6", "inet6", "ip", "ip6", "tcpip", "unix", "unix", "ipx", "ax25",
 	"netrom", "x25", "rose", "ddp", "appletalk", "bluetooth", "econet", "ash", "foo", "", "INET", "inet4",
+	"=inet", "--json", // bpfstat's own option names are families here
 }
 
 func pickWeighted[T any](r *rand.Rand, items []T, weight func(T) int) T {
