@@ -120,6 +120,10 @@ func roleStates(string) error {
 	u := udpBind("[::]:0")
 	must(unix.Connect(u, sockaddr(netip.MustParseAddrPort("[::ffff:127.0.0.1]:53"))))
 	udpBind("127.255.255.254:65535")
+	// Bound and never listening nor connecting: in no table netstat
+	// reads (inet_diag lists it since Linux 6.7 as BOUND_INACTIVE).
+	bo := hold(unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0))
+	must(unix.Bind(bo, sockaddr(netip.MustParseAddrPort("127.0.0.1:9800"))))
 	return holdAll()
 }
 
@@ -156,6 +160,9 @@ func roleOddUnix(dir string) error {
 	unixListen(unix.SOCK_DGRAM, "@")
 	// A path with a newline splits its /proc/net/unix line in two.
 	unixListen(unix.SOCK_STREAM, filepath.Join(dir, "new\nline.sock"))
+	// UTF-8 and a tab (sscanf's %s stops there) in paths.
+	unixListen(unix.SOCK_DGRAM, filepath.Join(dir, "zoö-ünïcode.sock"))
+	unixListen(unix.SOCK_DGRAM, filepath.Join(dir, "with\ttab.sock"))
 	// Unbound and autobound sockets.
 	hold(unix.Socket(unix.AF_UNIX, unix.SOCK_SEQPACKET, 0))
 	ab := hold(unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM, 0))
