@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -180,11 +181,16 @@ func (b *Backend) cachedListing(req daemonproto.Request, peer Peer) (daemonproto
 		}
 		view.OwnersFound, view.OwnersSeen = found, found
 	}
-	size := 0
+	// Size the frame once: grown by doubling, 100k lines would leave up
+	// to half of it unused, held as long as the cache entry.
+	size := len(view.Sockets)*lineSize(l) + 4096
 	if r != nil {
-		size = len(r.frame) + 4096
+		size = len(r.frame) + len(r.frame)/16 + 4096
 	}
 	frame, rc := renderListing(l, &view, size)
+	if cap(frame)-len(frame) > len(frame)/8+4096 {
+		frame = append(make([]byte, 0, len(frame)), frame...)
+	}
 	b.caches.renders.Add(1)
 	c.mu.Lock()
 	if c.gen == gen {
@@ -196,6 +202,18 @@ func (b *Backend) cachedListing(req daemonproto.Request, peer Peer) (daemonproto
 	c.mu.Unlock()
 	hdr.Status = rc
 	return hdr, frame
+}
+
+// lineSize estimates one listing line with flags l, framing included.
+func lineSize(l *daemonproto.Listing) int {
+	n := 82
+	if l.Extend > 1 {
+		n += 22
+	}
+	if l.Programs {
+		n += 21
+	}
+	return n
 }
 
 // unexpired returns the dump's sockets without the TIME_WAIT ones whose
@@ -358,6 +376,7 @@ func (b *Backend) RefreshCaches(ctx context.Context, logf func(string, ...any)) 
 			list = append(list, c)
 		}
 		b.caches.mu.Unlock()
+		dropped := false
 		for _, c := range list {
 			now := time.Now()
 			c.mu.Lock()
@@ -368,6 +387,7 @@ func (b *Backend) RefreshCaches(ctx context.Context, logf func(string, ...any)) 
 			}
 			if now.Sub(used) > cacheIdle || !b.tableReady() {
 				b.dropCache(c)
+				dropped = true
 				continue
 			}
 			since := now.Sub(checked)
@@ -382,6 +402,13 @@ func (b *Backend) RefreshCaches(ctx context.Context, logf func(string, ...any)) 
 					logf("refreshing the listing cache of namespace %d: %v", c.ns, err)
 				}
 			}
+		}
+		if dropped {
+			// A dropped cache held a dump and rendered outputs, a few
+			// hundred bytes per socket: hand them back to the system now
+			// rather than when the scavenger gets to it, so an idle
+			// daemon shrinks to its table.
+			debug.FreeOSMemory()
 		}
 	}
 }
