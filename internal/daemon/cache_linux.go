@@ -3,11 +3,15 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/bpfstat/bpfstat/internal/daemonproto"
 	"github.com/bpfstat/bpfstat/internal/sock"
@@ -59,8 +63,13 @@ type dump struct {
 }
 
 type nsCache struct {
-	ns   uint64
-	path string
+	ns uint64
+	// nsFile holds the namespace open while the cache lives: the client
+	// that asked has usually exited by the next refresh, and its
+	// /proc/PID/ns/net with it. path names it (/proc/self/fd/N); nil and
+	// "" for the daemon's own namespace.
+	nsFile *os.File
+	path   string
 
 	fillMu   sync.Mutex // the first, synchronous dump
 	renderMu sync.Mutex // one render at a time, so concurrent misses render once
@@ -269,7 +278,15 @@ func (b *Backend) cacheFor(ns uint64, path string) (*nsCache, error) {
 	}
 	c := b.caches.m[ns]
 	if c == nil {
-		c = &nsCache{ns: ns, path: path}
+		c = &nsCache{ns: ns}
+		if ns != b.SelfNetNS {
+			f, err := openNetNS(path, ns)
+			if err != nil {
+				b.caches.mu.Unlock()
+				return nil, err
+			}
+			c.nsFile, c.path = f, "/proc/self/fd/"+strconv.Itoa(int(f.Fd()))
+		}
 		b.caches.m[ns] = c
 	}
 	b.caches.mu.Unlock()
@@ -285,7 +302,7 @@ func (b *Backend) cacheFor(ns uint64, path string) (*nsCache, error) {
 	if !b.Table.Seeded(ns) {
 		// The table must know this namespace's owners before a dump can
 		// take them from it.
-		if _, err := b.seed(ns, path); err != nil {
+		if _, err := b.seed(ns, c.path); err != nil {
 			b.dropCache(c)
 			return nil, err
 		}
@@ -297,12 +314,33 @@ func (b *Backend) cacheFor(ns uint64, path string) (*nsCache, error) {
 	return c, nil
 }
 
+// dropCache forgets c. Only the refresher and a failed first fill drop
+// caches, and neither runs a dump of c meanwhile, so its namespace file
+// can be closed.
 func (b *Backend) dropCache(c *nsCache) {
 	b.caches.mu.Lock()
 	if b.caches.m[c.ns] == c {
 		delete(b.caches.m, c.ns)
+		if c.nsFile != nil {
+			c.nsFile.Close()
+		}
 	}
 	b.caches.mu.Unlock()
+}
+
+// openNetNS opens a namespace file and checks it is namespace ns (the
+// pid behind path may have been reused meanwhile).
+func openNetNS(path string, ns uint64) (*os.File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("opening the client's network namespace: %w", err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil || st.Ino != ns {
+		f.Close()
+		return nil, fmt.Errorf("opening the client's network namespace: %s is no longer namespace %d", path, ns)
+	}
+	return f, nil
 }
 
 // refresh dumps c's namespace and installs the result if it differs from

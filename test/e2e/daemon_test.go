@@ -238,6 +238,22 @@ func TestDaemonCacheFollowsChanges(t *testing.T) {
 	if st := daemonStats(t, d); st["cacheDumpsChanged"] < 3 || st["listingFresh"] == 0 {
 		t.Errorf("cache counters %v: want the dump replaced at least 3 times and a fresh listing", st)
 	}
+	// The background refresh reaches the client's namespace after the
+	// client has exited: some refresh finds nothing changed (bounded
+	// wait, refreshes run at least once a second).
+	var st map[string]uint64
+	for i := 0; i < 100; i++ {
+		if st = daemonStats(t, d); st["cacheDumps"] > st["cacheDumpsChanged"] {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if st["cacheDumps"] <= st["cacheDumpsChanged"] {
+		t.Errorf("no background refresh of the client's namespace: %v\n%s", st, d.stderr)
+	}
+	if strings.Contains(d.stderr.String(), "refreshing the listing cache") {
+		t.Errorf("daemon failed to refresh a cache:\n%s", d.stderr)
+	}
 }
 
 // daemonProgIDs lists the BPF program ids the daemon holds open.
