@@ -58,8 +58,9 @@ var cachedProtos = []sock.Proto{sock.ProtoTCP, sock.ProtoUDP, sock.ProtoUDPLite,
 
 // dump is one kernel dump with owners merged; never modified once made.
 type dump struct {
-	res snapshot.Result
-	at  time.Time // when the dump ended (TIME_WAIT expiry is counted from it)
+	res   snapshot.Result
+	start time.Time // when the dump began
+	at    time.Time // when it ended (TIME_WAIT expiry is counted from it)
 }
 
 type nsCache struct {
@@ -347,6 +348,7 @@ func openNetNS(path string, ns uint64) (*os.File, error) {
 // the cached one in anything a cached listing prints.
 func (b *Backend) refresh(c *nsCache) error {
 	g := b.Table.Gen(c.ns)
+	start := time.Now()
 	opts := snapshot.Options{Protos: cachedProtos}
 	var res snapshot.Result
 	var err error
@@ -359,12 +361,12 @@ func (b *Backend) refresh(c *nsCache) error {
 		return err
 	}
 	b.Table.OwnersInto(c.ns, res.Sockets)
-	d := &dump{res: res, at: time.Now()}
+	d := &dump{res: res, start: start, at: time.Now()}
 	b.caches.refreshes.Add(1)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.tableGen, c.checked = g, d.at
-	if c.dump != nil && sameDump(&c.dump.res, &d.res) {
+	if c.dump != nil && sameDump(c.dump, d) {
 		return nil
 	}
 	c.dump = d
@@ -375,9 +377,12 @@ func (b *Backend) refresh(c *nsCache) error {
 }
 
 // sameDump says whether two dumps print the same in every cached
-// listing: all fields but timers, which only -o prints (never cached),
-// except TIME_WAIT's, whose expiry unexpired counts from the dump.
-func sameDump(a, b *snapshot.Result) bool {
+// listing: all fields but timers, which only -o prints (never cached).
+// A TIME_WAIT socket's timer counts down between dumps; it is the same
+// socket with the same expiry (which unexpired counts from the dump) if
+// the expiry times the two dumps allow overlap.
+func sameDump(da, db *dump) bool {
+	a, b := &da.res, &db.res
 	if len(a.Sockets) != len(b.Sockets) || !slices.Equal(a.Missing, b.Missing) ||
 		!slices.Equal(a.Warnings, b.Warnings) || a.OwnersDenied != b.OwnersDenied {
 		return false
@@ -390,11 +395,23 @@ func sameDump(a, b *snapshot.Result) bool {
 			!slices.Equal(x.Owners, y.Owners) {
 			return false
 		}
-		if x.State == sock.StateTimeWait && x.Timer != y.Timer {
+		if x.State == sock.StateTimeWait && !sameExpiry(da, x, db, y) {
 			return false
 		}
 	}
 	return true
+}
+
+// sameExpiry: the timer was read somewhere within each dump, so socket
+// x's expiry lies in [start+ticks, at+ticks+1 tick], and likewise y's.
+func sameExpiry(da *dump, x *sock.Socket, db *dump, y *sock.Socket) bool {
+	if x.Timer.Kind != y.Timer.Kind {
+		return false
+	}
+	const tick = 10 * time.Millisecond
+	lo1, hi1 := da.start.Add(time.Duration(x.Timer.Ticks)*tick), da.at.Add(time.Duration(x.Timer.Ticks+1)*tick)
+	lo2, hi2 := db.start.Add(time.Duration(y.Timer.Ticks)*tick), db.at.Add(time.Duration(y.Timer.Ticks+1)*tick)
+	return !lo1.After(hi2) && !lo2.After(hi1)
 }
 
 // RefreshCaches keeps the listing caches current until ctx ends (see the

@@ -39,7 +39,8 @@ func TestSameDump(t *testing.T) {
 			tw(9, 100),
 		}}
 	}
-	a := base()
+	t0 := time.Unix(1000, 0)
+	a := &dump{res: *base(), start: t0, at: t0.Add(50 * time.Millisecond)}
 	for _, tc := range []struct {
 		name string
 		mod  func(r *snapshot.Result)
@@ -49,13 +50,17 @@ func TestSameDump(t *testing.T) {
 		{"keepalive timer moved", func(r *snapshot.Result) { r.Sockets[0].Timer.Ticks = 400 }, true},
 		{"recv-q", func(r *snapshot.Result) { r.Sockets[0].RecvQ = 2 }, false},
 		{"owner", func(r *snapshot.Result) { r.Sockets[0].Owners = []sock.Owner{{PID: 2, Program: "a"}} }, false},
-		{"time-wait timer moved", func(r *snapshot.Result) { r.Sockets[1].Timer.Ticks = 50 }, false},
+		{"time-wait timer counted down 0.5 s only: another expiry", func(r *snapshot.Result) { r.Sockets[1].Timer.Ticks = 50 }, false},
+		{"time-wait timer went up", func(r *snapshot.Result) { r.Sockets[1].Timer.Ticks = 200 }, false},
 		{"order", func(r *snapshot.Result) { r.Sockets[0], r.Sockets[1] = r.Sockets[1], r.Sockets[0] }, false},
 		{"one more", func(r *snapshot.Result) { r.Sockets = append(r.Sockets, tw(10, 1)) }, false},
 		{"missing table", func(r *snapshot.Result) { r.Missing = []string{"udplite"} }, false},
 	} {
-		b := base()
-		tc.mod(b)
+		// One second later: the TIME_WAIT timer has counted down by 100
+		// ticks, to 0.
+		b := &dump{res: *base(), start: t0.Add(time.Second), at: t0.Add(time.Second + 50*time.Millisecond)}
+		b.res.Sockets[1].Timer.Ticks = 0
+		tc.mod(&b.res)
 		if got := sameDump(a, b); got != tc.same {
 			t.Errorf("%s: sameDump = %v", tc.name, got)
 		}
