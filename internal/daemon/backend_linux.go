@@ -137,6 +137,7 @@ func (b *Backend) Answer(ctx context.Context, req daemonproto.Request, peer Peer
 		c := &b.caches
 		hdr.Stats["listingCacheHits"] = c.hits.Load()
 		hdr.Stats["listingRenders"] = c.renders.Load()
+		hdr.Stats["listingPrerenders"] = c.prerenders.Load()
 		hdr.Stats["listingFresh"] = c.fresh.Load()
 		hdr.Stats["cacheDumps"] = c.refreshes.Load()
 		hdr.Stats["cacheDumpsChanged"] = c.changed.Load()

@@ -36,6 +36,9 @@ import (
 //   - at least every refreshMax otherwise, because queue sizes change
 //     with every packet and no hook reports them.
 //
+// Renderings asked for in the last hotFor are redone by the refresher as
+// soon as the dump changes, so queries keep finding them ready.
+//
 // So a listing shows sockets and owners at most ~refreshMin + one dump
 // behind the tracer, and Recv-Q/Send-Q values at most refreshMax + one
 // dump old (about 1.1 s at 100k sockets). TIME_WAIT sockets whose timer
@@ -50,6 +53,7 @@ const (
 	refreshMax  = time.Second
 	refreshTick = 50 * time.Millisecond
 	cacheIdle   = 30 * time.Second
+	hotFor      = 10 * time.Second // renderings asked for this recently are redone after a change
 	maxRenders  = 16
 )
 
@@ -97,13 +101,21 @@ type rendered struct {
 	until  time.Time // a TIME_WAIT socket in it expires then
 	frame  []byte
 	status int
+	used   time.Time // last asked for (guarded by nsCache.mu)
+}
+
+// hotKey is a rendering asked for recently: when the dump changes the
+// refresher renders it again at once, so the next query finds it ready.
+type hotKey struct {
+	key  renderKey
+	used time.Time
 }
 
 type caches struct {
 	mu sync.Mutex
 	m  map[uint64]*nsCache
 	// Counters for `bpfstat daemon --stats`.
-	hits, renders, refreshes, changed, fresh atomic.Uint64
+	hits, renders, prerenders, refreshes, changed, fresh atomic.Uint64
 }
 
 // listsUnix says whether a listing prints the unix table.
@@ -160,18 +172,37 @@ func (b *Backend) cachedListing(req daemonproto.Request, peer Peer) (daemonproto
 	}
 	c.renderMu.Lock()
 	defer c.renderMu.Unlock()
-	now := time.Now()
+	r, age := b.renderCached(c, key, time.Now(), time.Time{})
+	hdr.Rendered = true
+	hdr.Age = age
+	hdr.Status = r.status
+	return hdr, r.frame
+}
+
+// renderCached returns key's rendering of c's dump, rendering it again if
+// the cached one is out of date, and how old (ms) the dump is. A query
+// passes a zero prerendered; the refresher passes the time the key was
+// last asked for. The caller holds c.renderMu.
+func (b *Backend) renderCached(c *nsCache, key renderKey, now, prerendered time.Time) (*rendered, int64) {
+	query := prerendered.IsZero()
 	c.mu.Lock()
 	d, gen, checked, r := c.dump, c.gen, c.checked, c.renders[key]
-	c.used = now
-	c.mu.Unlock()
-	hdr.Rendered = true
-	hdr.Age = now.Sub(checked).Milliseconds()
-	if r != nil && r.gen == gen && now.Before(r.until) {
-		b.caches.hits.Add(1)
-		hdr.Status = r.status
-		return hdr, r.frame
+	used := prerendered
+	if query {
+		c.used, used = now, now
+		if r != nil {
+			r.used = now
+		}
 	}
+	c.mu.Unlock()
+	age := now.Sub(checked).Milliseconds()
+	if r != nil && r.gen == gen && now.Before(r.until) {
+		if query {
+			b.caches.hits.Add(1)
+		}
+		return r, age
+	}
+	l := &key.l
 	view := d.res
 	var until time.Time
 	view.Sockets, until = unexpired(d, now)
@@ -182,11 +213,11 @@ func (b *Backend) cachedListing(req daemonproto.Request, peer Peer) (daemonproto
 				found++
 			}
 		}
-		if peer.UID != 0 {
+		if key.uid != 0 {
 			if len(view.Sockets) > 0 && &view.Sockets[0] == &d.res.Sockets[0] {
 				view.Sockets = slices.Clone(view.Sockets) // restrictOwners writes
 			}
-			found = restrictOwners(view.Sockets, peer.UID)
+			found = restrictOwners(view.Sockets, key.uid)
 			view.OwnersDenied = true
 		}
 		view.OwnersFound, view.OwnersSeen = found, found
@@ -201,17 +232,21 @@ func (b *Backend) cachedListing(req daemonproto.Request, peer Peer) (daemonproto
 	if cap(frame)-len(frame) > len(frame)/8+4096 {
 		frame = append(make([]byte, 0, len(frame)), frame...)
 	}
-	b.caches.renders.Add(1)
+	if query {
+		b.caches.renders.Add(1)
+	} else {
+		b.caches.prerenders.Add(1)
+	}
+	nr := &rendered{gen: gen, until: until, frame: frame, status: rc, used: used}
 	c.mu.Lock()
 	if c.gen == gen {
 		if c.renders == nil || len(c.renders) >= maxRenders {
 			c.renders = make(map[renderKey]*rendered)
 		}
-		c.renders[key] = &rendered{gen: gen, until: until, frame: frame, status: rc}
+		c.renders[key] = nr
 	}
 	c.mu.Unlock()
-	hdr.Status = rc
-	return hdr, frame
+	return nr, age
 }
 
 // lineSize estimates one listing line with flags l, framing included.
@@ -308,7 +343,7 @@ func (b *Backend) cacheFor(ns uint64, path string) (*nsCache, error) {
 			return nil, err
 		}
 	}
-	if err := b.refresh(c); err != nil {
+	if _, err := b.refresh(c); err != nil {
 		b.dropCache(c)
 		return nil, err
 	}
@@ -345,8 +380,9 @@ func openNetNS(path string, ns uint64) (*os.File, error) {
 }
 
 // refresh dumps c's namespace and installs the result if it differs from
-// the cached one in anything a cached listing prints.
-func (b *Backend) refresh(c *nsCache) error {
+// the cached one in anything a cached listing prints; it then returns the
+// renderings asked for in the last hotFor, to be redone.
+func (b *Backend) refresh(c *nsCache) ([]hotKey, error) {
 	g := b.Table.Gen(c.ns)
 	start := time.Now()
 	opts := snapshot.Options{Protos: cachedProtos}
@@ -358,7 +394,7 @@ func (b *Backend) refresh(c *nsCache) error {
 		res, err = snapshot.FastIn(c.path, opts)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	b.Table.OwnersInto(c.ns, res.Sockets)
 	d := &dump{res: res, start: start, at: time.Now()}
@@ -367,13 +403,19 @@ func (b *Backend) refresh(c *nsCache) error {
 	defer c.mu.Unlock()
 	c.tableGen, c.checked = g, d.at
 	if c.dump != nil && sameDump(c.dump, d) {
-		return nil
+		return nil, nil
+	}
+	var hot []hotKey
+	for k, r := range c.renders {
+		if d.at.Sub(r.used) < hotFor {
+			hot = append(hot, hotKey{k, r.used})
+		}
 	}
 	c.dump = d
 	b.caches.changed.Add(1)
 	c.gen++
 	c.renders = nil
-	return nil
+	return hot, nil
 }
 
 // sameDump says whether two dumps print the same in every cached
@@ -449,13 +491,20 @@ func (b *Backend) RefreshCaches(ctx context.Context, logf func(string, ...any)) 
 			if since < refreshMax && (since < refreshMin || b.Table.Gen(c.ns) == tg) {
 				continue
 			}
-			if err := b.refresh(c); err != nil {
+			hot, err := b.refresh(c)
+			if err != nil {
 				// The namespace is gone, or cannot be entered: the next
 				// query dumps it again, or fails saying why.
 				b.dropCache(c)
 				if logf != nil {
 					logf("refreshing the listing cache of namespace %d: %v", c.ns, err)
 				}
+				continue
+			}
+			for _, h := range hot {
+				c.renderMu.Lock()
+				b.renderCached(c, h.key, time.Now(), h.used)
+				c.renderMu.Unlock()
 			}
 		}
 		if dropped {
