@@ -171,6 +171,8 @@ func (l *linuxRun) extractOwn(args []string, ew io.Writer) ([]string, error) {
 			l.follow.JSON = true
 		case a == "--all-netns":
 			l.query.AllNetns = true
+		case a == "--fresh":
+			l.query.Fresh = true
 		case is(a, "style"):
 			if _, err := val(&i, "style", a); err != nil {
 				return nil, err
@@ -429,13 +431,23 @@ func (l *linuxRun) listings(ctx context.Context, w, ew io.Writer, req *modeReque
 		}
 	}
 	for {
-		res, err := loadSockets(q)
-		if err != nil {
+		// A numeric listing is rendered by the daemon when one runs.
+		if rc, ok, err := daemonListing(w, ew, f, q); err != nil {
 			fmt.Fprintf(ew, "%s: %v\n", progName, err)
 			return 1
-		}
-		if rc := nettools.Listing(w, ew, f, &res, resolver, groups); rc != 0 || !f.Continuous {
-			return rc
+		} else if ok {
+			if rc != 0 || !f.Continuous {
+				return rc
+			}
+		} else {
+			res, err := loadSockets(q)
+			if err != nil {
+				fmt.Fprintf(ew, "%s: %v\n", progName, err)
+				return 1
+			}
+			if rc := nettools.Listing(w, ew, f, &res, resolver, groups); rc != 0 || !f.Continuous {
+				return rc
+			}
 		}
 		select {
 		case <-ctx.Done():
