@@ -53,6 +53,20 @@ type Warning struct {
 	Text  string
 }
 
+// attachOwners gives every socket its holders from an inode -> owners map,
+// as an fd walk found them.
+func (r *Result) attachOwners(owners map[uint64][]sock.Owner, denied bool) {
+	r.OwnersDenied = denied
+	r.OwnersSeen = len(owners)
+	for i := range r.Sockets {
+		s := &r.Sockets[i]
+		if o := owners[s.Inode]; len(o) > 0 && s.Inode != 0 {
+			s.Owners = o
+			r.OwnersFound++
+		}
+	}
+}
+
 // Has reports whether table t was read (not missing).
 func (r *Result) Has(t string) bool {
 	for _, m := range r.Missing {

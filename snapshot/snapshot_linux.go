@@ -87,15 +87,7 @@ func Sockets(opts Options) (Result, error) {
 		if err != nil {
 			return res, err
 		}
-		res.OwnersDenied = denied
-		res.OwnersSeen = len(owners)
-		for i := range res.Sockets {
-			s := &res.Sockets[i]
-			if o := owners[s.Inode]; len(o) > 0 && s.Inode != 0 {
-				s.Owners = o
-				res.OwnersFound++
-			}
-		}
+		res.attachOwners(owners, denied)
 	}
 	return res, nil
 }
