@@ -190,7 +190,7 @@ func diffCases(seed int64, n int) [][]string {
 	return out
 }
 
-// modeFlags tells whether a command line may select a view that is not a
+// modeCase tells whether a command line may select a view that is not a
 // socket listing (-i, -r, -s, -g, -M), so a mismatch is reported apart.
 func modeCase(args []string) bool {
 	for _, a := range args {
