@@ -31,8 +31,17 @@ func runWith(argv []string, stdout, stderr io.Writer) int {
 	case "sockstat", "fuser":
 		args = append([]string{name}, args...)
 	}
-	root.SetArgs(args)
-	if err := root.Execute(); err != nil {
+	var err error
+	if len(args) > 0 && name != "netstat" && isSubcommand(root, args[0]) {
+		root.SetArgs(args)
+		err = root.Execute()
+	} else {
+		// netstat's command line: words that happen to name a
+		// subcommand later on (`bpfstat -an help`) are stray operands
+		// netstat ignores, not commands.
+		err = root.RunE(root, args)
+	}
+	if err != nil {
 		if ee, ok := err.(exitError); ok {
 			return int(ee)
 		}
@@ -40,6 +49,16 @@ func runWith(argv []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// isSubcommand reports whether word names one of bpfstat's subcommands.
+func isSubcommand(root *cobra.Command, word string) bool {
+	for _, c := range root.Commands() {
+		if c.Name() == word || c.HasAlias(word) {
+			return true
+		}
+	}
+	return false
 }
 
 // exitError carries an exit status whose message was already printed, as
