@@ -451,6 +451,7 @@ static __always_inline int handle_state(struct sock *sk, int oldstate, int newst
 	struct sock *conn = !btf || tp ? mptcp_conn(sk, tp) : NULL;
 	if (!o && conn)
 		o = owner_of((__u64)conn, raw_cookie(conn));
+	struct owner no; /* a new owner_by_sk entry, as stored */
 	if (!o && (newstate == TCP_SYN_RECV || oldstate == TCP_SYN_RECV)) {
 		struct listen_key k = {
 			.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum),
@@ -458,19 +459,19 @@ static __always_inline int handle_state(struct sock *sk, int oldstate, int newst
 		};
 		struct listen_owner *l = bpf_map_lookup_elem(&listener_by_port, &k);
 		if (l) {
-			struct owner no = l->owner;
+			no = l->owner;
 			no.start_ns = now;
 			no.cookie = cookie;
 			bpf_map_update_elem(&owner_by_sk, &skp, &no, BPF_ANY);
-			o = bpf_map_lookup_elem(&owner_by_sk, &skp);
+			o = &no;
 		}
 	}
 	if (!o && track_by_ptr && newstate == TCP_SYN_SENT) {
 		/* connect(2) runs in process context: adopt the caller. */
-		struct owner no = {.start_ns = now, .cookie = cookie};
+		no = (struct owner){.start_ns = now, .cookie = cookie};
 		owner_current(&no, -1);
 		bpf_map_update_elem(&owner_by_sk, &skp, &no, BPF_ANY);
-		o = bpf_map_lookup_elem(&owner_by_sk, &skp);
+		o = &no;
 	}
 
 	/* Copy before a CLOSE deletes the map element o may point into. */
@@ -991,7 +992,9 @@ static __always_inline void accepted(long fd)
 	fd_event(fd, sk, EVENT_ACCEPT, &o, &id);
 	if (!id_is_tcp(&id))
 		return;
-	/* The acceptor owns it from now on, whoever owned the listener. */
+	/* The acceptor owns it from now on, whoever owned the listener. A
+	 * whole new value, not edited in place: a state event on another CPU
+	 * may be reading the old one. */
 	__u64 skp = (__u64)sk;
 	o.cookie = id.cookie;
 	struct owner *old = owner_of(skp, o.cookie);

@@ -57,9 +57,11 @@ var noRead, doLoad *bool
 func monoNow() uint64 { return monoBase + uint64(time.Since(wallBase)) }
 
 var monoBase, wallBase = func() (uint64, time.Time) {
+	w0 := time.Now()
 	var ts unix.Timespec
 	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	return uint64(ts.Nano()), time.Now()
+	w1 := time.Now()
+	return uint64(ts.Nano()), w0.Add(w1.Sub(w0) / 2)
 }()
 
 func run(trace bool, rate int, dur time.Duration, workers int, strategy string) error {
@@ -102,7 +104,7 @@ func run(trace bool, rate int, dur time.Duration, workers int, strategy string) 
 					if err != nil {
 						return
 					}
-					lats = append(lats, monoNow()-ev.Time)
+					lats = append(lats, max(monoNow(), ev.Time)-ev.Time)
 					events.Add(1)
 				}
 			}()
