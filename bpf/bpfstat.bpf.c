@@ -111,6 +111,20 @@ struct {
 	__type(value, struct listen_owner);
 } listener_by_port SEC(".maps");
 
+/* Passive children whose LISTEN->SYN_RECV event waits for their remote
+ * address: before Linux 6.x's reordering of inet_csk_clone_lock() (seen on
+ * Debian's 6.1 and 6.12), the child enters SYN_RECV while it is still a
+ * bare copy of its listener (remote 0.0.0.0:0); tcp_v4/v6_syn_recv_sock
+ * fills the addresses just after. The event is emitted, with its own
+ * timestamp, just before the child's next transition. Key: the sock
+ * address; value: the deferred event's time. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u64);
+} synrecv_pending SEC(".maps");
+
 /* TCP sockets that reached CLOSE while still open, so sock_release does not
  * report their close twice. */
 struct {
@@ -501,6 +515,37 @@ static __always_inline int handle_state(struct sock *sk, int oldstate, int newst
 		}
 	}
 
+	/* sock_orphan() marks a socket whose last descriptor is gone DEAD;
+	 * any other socket (embryonic children included) may be inherited. */
+	bool orphan = SK(btf, sk, __sk_common.skc_flags) & (1UL << SOCK_DEAD);
+
+	if (newstate == TCP_SYN_RECV && oldstate == TCP_LISTEN && !SK(btf, sk, __sk_common.skc_dport)) {
+		/* A child not yet given its peer's address: defer (see
+		 * synrecv_pending). */
+		bpf_map_update_elem(&synrecv_pending, &skp, &now, BPF_ANY);
+		return 0;
+	}
+	if (oldstate == TCP_SYN_RECV) {
+		__u64 *ts = bpf_map_lookup_elem(&synrecv_pending, &skp);
+		if (ts) {
+			__u64 at = *ts;
+			bpf_map_delete_elem(&synrecv_pending, &skp);
+			struct event *d = reserve(at);
+			if (d) {
+				fill_sock(d, sk, cookie, btf);
+				if (conn)
+					d->flags |= EVENT_F_MPTCP;
+				d->kind = EVENT_STATE;
+				d->oldstate = TCP_LISTEN;
+				d->newstate = TCP_SYN_RECV;
+				if (set_owner(d, &cur, !orphan))
+					bpf_ringbuf_submit(d, wakeup_flags());
+				else
+					bpf_ringbuf_discard(d, 0);
+			}
+		}
+	}
+
 	struct event *e = reserve(now);
 	if (!e)
 		return 0;
@@ -510,9 +555,6 @@ static __always_inline int handle_state(struct sock *sk, int oldstate, int newst
 	e->kind = closing ? EVENT_CLOSE : EVENT_STATE;
 	e->oldstate = oldstate;
 	e->newstate = newstate;
-	/* sock_orphan() marks a socket whose last descriptor is gone DEAD;
-	 * any other socket (embryonic children included) may be inherited. */
-	bool orphan = SK(btf, sk, __sk_common.skc_flags) & (1UL << SOCK_DEAD);
 	if (!set_owner(e, &cur, !orphan)) {
 		bpf_ringbuf_discard(e, 0);
 		return 0;

@@ -111,6 +111,7 @@ const (
 	BpfstatMapLost                = "lost"
 	BpfstatMapOwnerBySk           = "owner_by_sk"
 	BpfstatMapSkOwner             = "sk_owner"
+	BpfstatMapSynrecvPending      = "synrecv_pending"
 	BpfstatMapSysArgs             = "sys_args"
 	BpfstatMapTcpClosed           = "tcp_closed"
 	BpfstatProgCgConnect4         = "cg_connect4"
@@ -227,6 +228,7 @@ type BpfstatMapSpecs struct {
 	Lost           *ebpf.MapSpec `ebpf:"lost"`
 	OwnerBySk      *ebpf.MapSpec `ebpf:"owner_by_sk"`
 	SkOwner        *ebpf.MapSpec `ebpf:"sk_owner"`
+	SynrecvPending *ebpf.MapSpec `ebpf:"synrecv_pending"`
 	SysArgs        *ebpf.MapSpec `ebpf:"sys_args"`
 	TcpClosed      *ebpf.MapSpec `ebpf:"tcp_closed"`
 }
@@ -273,6 +275,7 @@ type BpfstatMaps struct {
 	Lost           *ebpf.Map `ebpf:"lost"`
 	OwnerBySk      *ebpf.Map `ebpf:"owner_by_sk"`
 	SkOwner        *ebpf.Map `ebpf:"sk_owner"`
+	SynrecvPending *ebpf.Map `ebpf:"synrecv_pending"`
 	SysArgs        *ebpf.Map `ebpf:"sys_args"`
 	TcpClosed      *ebpf.Map `ebpf:"tcp_closed"`
 }
@@ -287,6 +290,7 @@ func (m *BpfstatMaps) Close() error {
 		m.Lost,
 		m.OwnerBySk,
 		m.SkOwner,
+		m.SynrecvPending,
 		m.SysArgs,
 		m.TcpClosed,
 	)

@@ -27,3 +27,9 @@ func BSDIPStats() (BSDIPStat, error) {
 func BSDICMPStats() (BSDICMPStat, bool, error) {
 	return BSDICMPStat{}, false, fmt.Errorf("reading FreeBSD ICMP statistics on %s: %w", runtime.GOOS, ErrNotSupported)
 }
+
+// BSDTCPStats is FreeBSD-only: it reads net.inet.tcp.stats and
+// net.inet.tcp.states.
+func BSDTCPStats() (BSDTCPStat, [BSDTCPNStates]uint64, error) {
+	return BSDTCPStat{}, [BSDTCPNStates]uint64{}, fmt.Errorf("reading FreeBSD TCP statistics on %s: %w", runtime.GOOS, ErrNotSupported)
+}

@@ -35,8 +35,10 @@ import (
 //     in rare overlaps (a keepalive probe after retransmissions).
 //   - TIME_WAIT and request sockets: the same (tw_substate / SYN_RECV,
 //     timer 3 / 1, zero queues, uid and inode), except that /proc prints
-//     a request socket's listener's uid where inet_diag prints 0: we copy
-//     the uid from the listener on the same local address and port.
+//     a request socket's listener's uid where inet_diag prints 0, and its
+//     num_timeout where inet_diag prints num_retrans (they part under
+//     TCP_DEFER_ACCEPT): a TCP table holding request sockets is read from
+//     /proc instead (fixRequestUIDs remains for callers of the decoder).
 //   - UDP: queues are udp_rqueue_get / sk_wmem_alloc_get in both.
 //
 // Unix sockets are not taken from sock_diag: /proc/net/unix prints the
@@ -213,6 +215,17 @@ func decodeInetDiag(b []byte, proto sock.Proto) (sock.Socket, error) {
 		attrs = attrs[min((l+3)&^3, len(attrs)):]
 	}
 	return s, nil
+}
+
+// hasRequests reports whether socks hold a request socket (SYN_RECV with
+// no inode), whose retry count only /proc/net/tcp has right.
+func hasRequests(socks []sock.Socket) bool {
+	for i := range socks {
+		if socks[i].State == sock.StateSynRecv && socks[i].Inode == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // fixRequestUIDs gives request sockets (SYN_RECV, inode 0) the uid of

@@ -165,8 +165,17 @@ func fastWith(fd int, root, procNet string, opts Options) (Result, error) {
 			}
 			continue
 		}
-		if t.proto == sock.ProtoTCP {
-			fixRequestUIDs(res.Sockets[n:])
+		if t.proto == sock.ProtoTCP && hasRequests(res.Sockets[n:]) {
+			// A request socket's retry count differs: inet_diag reports
+			// num_retrans, /proc/net/tcp (netstat -o) num_timeout, and
+			// they part when no SYN-ACK is resent (TCP_DEFER_ACCEPT
+			// keeps acked requests for seconds without resending).
+			// Only /proc has it: read this table from there.
+			res.Sockets = res.Sockets[:n]
+			if err := procTableInto(&res, procNet, t.file, t.proto); err != nil {
+				return res, err
+			}
+			continue
 		}
 	}
 	if opts.wants(sock.ProtoUnix, sock.FamilyUnix) {

@@ -163,3 +163,23 @@ func BSDICMPStats() (BSDICMPStat, bool, error) {
 	m, merr := unix.SysctlUint32("net.inet.icmp.maskrepl")
 	return s, merr == nil && m != 0, err
 }
+
+// BSDTCPStats reads net.inet.tcp.stats and net.inet.tcp.states (the
+// connection counts netstat prints after the counters).
+func BSDTCPStats() (BSDTCPStat, [BSDTCPNStates]uint64, error) {
+	var states [BSDTCPNStates]uint64
+	b, err := bsdSysctl("net.inet.tcp.stats")
+	if err != nil {
+		return BSDTCPStat{}, states, err
+	}
+	rel, _ := unix.SysctlUint32("kern.osreldate") // 0 if unreadable: the size decides
+	s, err := DecodeBSDTCPStat(b, rel)
+	if err != nil {
+		return s, states, err
+	}
+	if b, err = bsdSysctl("net.inet.tcp.states"); err != nil {
+		return s, states, err
+	}
+	states, err = DecodeBSDTCPStates(b)
+	return s, states, err
+}

@@ -32,13 +32,16 @@ import (
 // test; otherwise each strategy that cannot attach here is skipped.
 
 const (
-	helperEnv    = "BPFSTAT_TEST_HELPER"
-	helperNetns  = "BPFSTAT_TEST_NETNS"
-	serverComm   = "bpfst-server"
-	payloadOut   = 100 // client -> server
-	payloadBack  = 200 // server -> client
-	connsPerCase = 400 // per family and close order: 1600 connections
+	helperEnv   = "BPFSTAT_TEST_HELPER"
+	helperNetns = "BPFSTAT_TEST_NETNS"
+	serverComm  = "bpfst-server"
+	payloadOut  = 100 // client -> server
+	payloadBack = 200 // server -> client
 )
+
+// connsPerCase is per family and close order: 1600 connections, or 200
+// with -test.short (the kernel matrix runs under software emulation).
+var connsPerCase = 400
 
 func TestMain(m *testing.M) {
 	switch os.Getenv(helperEnv) {
@@ -324,6 +327,9 @@ func selfComm(t *testing.T) string {
 // in order, with addresses and the owner's pid and comm.
 func TestIntegrationTCP(t *testing.T) {
 	needRoot(t)
+	if testing.Short() {
+		connsPerCase = 50
+	}
 	names, pinned := strategiesUnderTest()
 	for _, s := range names {
 		t.Run(s, func(t *testing.T) { testTCP(t, s, pinned) })

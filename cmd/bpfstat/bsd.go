@@ -7,11 +7,11 @@ package main
 // options stop at the first operand, diagnostics are libc's "illegal
 // option -- x" and "option requires an argument -- x", both followed by
 // netstat's usage text and exit status 1. Supported: -4 -6 -a -f -I -i
-// -L -l -n -p -S -u -W -b -d, and -s/-ss with -p udp, ip or icmp. Modes
-// bpfstat does not implement (other -s uses, -r, -g, -m, -B, -Q, -w, -x,
-// -T, -R, -A, -C, -c, -P, -h, -z, -F, -M, -N, -q and interval/core
-// operands) fail with a "not supported with --style bsd" message and
-// exit status 1.
+// -L -l -n -p -S -u -W -b -d, and -s/-ss alone or with -p tcp, udp, ip
+// or icmp. Modes bpfstat does not implement (other -s uses, -r, -g, -m,
+// -B, -Q, -w, -x, -T, -R, -A, -C, -c, -P, -h, -z, -F, -M, -N, -q and
+// interval/core operands) fail with a "not supported with --style bsd"
+// message and exit status 1.
 //
 // On Linux, -i shows Linux's interfaces (net.Interfaces order via the
 // snapshot's ioctls); address rows show 0 packets because Linux keeps no
@@ -309,41 +309,97 @@ func bsdFamilies(af int) []sock.Family {
 	return nil
 }
 
-// bsdStats prints -s for one protocol (-p udp, ip or icmp).
+// bsdStats prints -s: one protocol with -p (tcp, udp, ip or icmp), else
+// every protocol bpfstat knows in main.c's protox order (tcp, udp, ip,
+// icmp; sctp, divert, igmp, ipsec, pim, carp, pfsync, arp and the inet6
+// tables have no source here and are left out, as netstat leaves out a
+// protocol whose sysctl does not exist). With -f inet6 (or -6) netstat
+// walks ip6protox, whose only shared entries are tcp and udp; with
+// -f unix or -f link it prints no statistics. A protocol whose counters
+// cannot be read gets a "netstat: ..." line on stderr (netstat's xo_warn
+// after a failed sysctl) and the others are still printed; the exit
+// status is then 1 (netstat's is 0: a refused struct layout is
+// bpfstat's limit, not the kernel's).
 func bsdStats(w, ew io.Writer, prog string, f *bsdFlags) error {
-	var err error
-	switch {
-	case f.interfaces:
-		err = errors.New("per-interface statistics (-i -s) are not supported with --style bsd")
-	case f.proto == "udp":
-		var st bsd.UDPStat
-		if st, err = bsdUDPStats(); err == nil {
-			return bsd.UDPStats(w, st, f.stats)
-		}
-	case f.proto == "ip":
-		var st bsd.IPStat
-		if st, err = bsdIPStats(); err == nil {
-			return bsd.IPStats(w, st, f.stats)
-		}
-	case f.proto == "icmp":
-		var st bsd.ICMPStat
-		if st, err = bsdICMPStats(); err == nil {
-			return bsd.ICMPStats(w, st, f.stats)
-		}
-	default:
-		err = errors.New("-s is supported with --style bsd only with -p udp, -p ip or -p icmp")
+	if f.interfaces {
+		fmt.Fprintf(ew, "%s: per-interface statistics (-i -s) are not supported with --style bsd\n", prog)
+		return exitError(1)
 	}
-	fmt.Fprintf(ew, "%s: %v\n", prog, err)
-	return exitError(1)
+	protos := []string{f.proto}
+	if !f.pflag {
+		switch f.sock.Family {
+		case bsd.AFUnspec, bsd.AFInet:
+			protos = []string{"tcp", "udp", "ip", "icmp"}
+		case bsd.AFInet6:
+			protos = []string{"tcp", "udp"}
+		default:
+			return nil
+		}
+	}
+	failed := false
+	for _, p := range protos {
+		if err := bsdProtoStats(w, p, f.stats); err != nil {
+			fmt.Fprintf(ew, "%s: %v\n", prog, err)
+			failed = true
+		}
+	}
+	if failed {
+		return exitError(1)
+	}
+	return nil
+}
+
+// bsdProtoStats prints one protocol's -s section.
+func bsdProtoStats(w io.Writer, proto string, sflag int) error {
+	switch proto {
+	case "tcp":
+		st, states, err := bsdTCPStats()
+		if err != nil {
+			return err
+		}
+		return bsd.TCPStats(w, st, states, sflag)
+	case "udp":
+		st, err := bsdUDPStats()
+		if err != nil {
+			return err
+		}
+		return bsd.UDPStats(w, st, sflag)
+	case "ip":
+		st, err := bsdIPStats()
+		if err != nil {
+			return err
+		}
+		return bsd.IPStats(w, st, sflag)
+	case "icmp":
+		st, err := bsdICMPStats()
+		if err != nil {
+			return err
+		}
+		return bsd.ICMPStats(w, st, sflag)
+	}
+	return errors.New("-s is supported with --style bsd only without -p or with -p tcp, udp, ip or icmp")
+}
+
+// bsdLiveStats says -s reads FreeBSD's sysctls; elsewhere, and on
+// FreeBSD when $BPFSTAT_ROOT points at /proc fixtures (the tests), the
+// counters come from /proc/net/snmp and /proc/net/netstat.
+func bsdLiveStats() bool {
+	return runtime.GOOS == "freebsd" && fixtureRoot == ""
 }
 
 // linuxSNMP reads /proc/net/snmp into section -> counter -> value.
 func linuxSNMP() (map[string]map[string]uint64, error) {
+	return linuxSNMPFile("snmp", nil)
+}
+
+// linuxSNMPFile reads /proc/net/<name> (snmp or netstat: the same
+// "Section: names" / "Section: values" line pairs) into m, or a new map.
+func linuxSNMPFile(name string, m map[string]map[string]uint64) (map[string]map[string]uint64, error) {
 	root := fixtureRoot
 	if root == "" {
 		root = "/"
 	}
-	fh, err := os.Open(filepath.Join(root, "proc/net/snmp"))
+	fh, err := os.Open(filepath.Join(root, "proc/net", name))
 	if err != nil {
 		return nil, fmt.Errorf("reading protocol statistics: %w", err)
 	}
@@ -352,7 +408,9 @@ func linuxSNMP() (map[string]map[string]uint64, error) {
 	if err != nil && len(secs) == 0 {
 		return nil, fmt.Errorf("reading protocol statistics: %w", err)
 	}
-	m := map[string]map[string]uint64{}
+	if m == nil {
+		m = map[string]map[string]uint64{}
+	}
 	for _, sec := range secs {
 		if m[sec.Title] == nil {
 			m[sec.Title] = map[string]uint64{}
@@ -364,6 +422,109 @@ func linuxSNMP() (map[string]map[string]uint64, error) {
 	return m, nil
 }
 
+// bsdTCPStats reads TCP counters and the connection counts by state:
+// struct tcpstat and net.inet.tcp.states on FreeBSD. On Linux the
+// counters come from the Tcp line of /proc/net/snmp and the TcpExt line
+// of /proc/net/netstat where a Linux counter means the same thing as a
+// tcpstat one; the others stay 0:
+//
+//	tcpstat field         Linux counter
+//	tcps_sndtotal         Tcp OutSegs + RetransSegs (OutSegs omits retransmissions)
+//	tcps_sndpack          TcpExt TCPOrigDataSent
+//	tcps_sndrexmitpack    Tcp RetransSegs
+//	tcps_sndrexmitbad     TcpExt TCPSpuriousRTOs
+//	tcps_delack           TcpExt DelayedACKs
+//	tcps_sndprobe         TcpExt TCPWinProbe
+//	tcps_rcvtotal         Tcp InSegs
+//	tcps_rcvbadsum        Tcp InCsumErrors
+//	tcps_rcvoopack        TcpExt TCPOFOQueue
+//	tcps_rcvreassfull     TcpExt RcvPruned (dropped for lack of receive memory)
+//	tcps_pawsdrop         TcpExt PAWSEstab
+//	tcps_predack          TcpExt TCPHPAcks
+//	tcps_preddat          TcpExt TCPHPHits
+//	tcps_connattempt      Tcp ActiveOpens
+//	tcps_accepts          Tcp PassiveOpens
+//	tcps_conndrops        Tcp AttemptFails
+//	tcps_drops            Tcp EstabResets
+//	tcps_listendrop       TcpExt ListenOverflows
+//	tcps_rexmttimeo       TcpExt TCPTimeouts
+//	tcps_timeoutdrop      TcpExt TCPAbortOnTimeout
+//	tcps_keepprobe        TcpExt TCPKeepAlive
+//	tcps_sc_sendcookie    TcpExt SyncookiesSent
+//	tcps_sc_recvcookie    TcpExt SyncookiesRecv
+//	tcps_sack_recovery_episode  TcpExt TCPSackRecovery
+//	tcps_sig_rcvbadsig    TcpExt TCPMD5Failure
+//	tcps_sig_err_sigopt   TcpExt TCPMD5Unexpected
+//	tcps_sig_err_nosigopt TcpExt TCPMD5NotFound
+//	tcps_dsack_count      TcpExt TCPDSACKRecv
+//	tcps_tw_recycles      TcpExt TWRecycled
+//
+// The states are counted from the socket table (the Linux TCP states
+// mapped as in the socket listing; NEW_SYN_RECV counts as SYN_RCVD).
+// /proc/net/netstat is optional: without it the TcpExt counters are 0.
+func bsdTCPStats() (bsd.TCPStat, [bsd.TCPNStates]uint64, error) {
+	if bsdLiveStats() {
+		s, states, err := snapshot.BSDTCPStats()
+		return bsd.TCPStat(s), states, err
+	}
+	var states [bsd.TCPNStates]uint64
+	snmp, err := linuxSNMP()
+	if err != nil {
+		return bsd.TCPStat{}, states, err
+	}
+	if m, err := linuxSNMPFile("netstat", snmp); err == nil {
+		snmp = m
+	}
+	c, x := snmp["Tcp"], snmp["TcpExt"]
+	st := bsd.TCPStat{
+		SndTotal: c["OutSegs"] + c["RetransSegs"], SndPack: x["TCPOrigDataSent"], SndRexmitPack: c["RetransSegs"],
+		SndRexmitBad: x["TCPSpuriousRTOs"], DelAck: x["DelayedACKs"], SndProbe: x["TCPWinProbe"],
+		RcvTotal: c["InSegs"], RcvBadSum: c["InCsumErrors"], RcvOOPack: x["TCPOFOQueue"], RcvReassFull: x["RcvPruned"],
+		PAWSDrop: x["PAWSEstab"], PredAck: x["TCPHPAcks"], PredDat: x["TCPHPHits"],
+		ConnAttempt: c["ActiveOpens"], Accepts: c["PassiveOpens"], ConnDrops: c["AttemptFails"], Drops: c["EstabResets"],
+		ListenDrop: x["ListenOverflows"], RexmtTimeo: x["TCPTimeouts"], TimeoutDrop: x["TCPAbortOnTimeout"],
+		KeepProbe: x["TCPKeepAlive"], SCSendCookie: x["SyncookiesSent"], SCRecvCookie: x["SyncookiesRecv"],
+		SACKRecoveryEpisode: x["TCPSackRecovery"], SigRcvBadSig: x["TCPMD5Failure"], SigErrSigOpt: x["TCPMD5Unexpected"],
+		SigErrNoSigOpt: x["TCPMD5NotFound"], DSACKCount: x["TCPDSACKRecv"], TWRecycles: x["TWRecycled"],
+	}
+	socks, err := bsdTCPSockets()
+	if err != nil {
+		return st, states, err
+	}
+	for _, s := range socks {
+		if i, ok := bsd.TCPStateIndex(s.State); ok && s.Proto == sock.ProtoTCP {
+			states[i]++
+		}
+	}
+	return st, states, nil
+}
+
+// bsdTCPSockets lists TCP sockets for the state counts: the daemon or a
+// snapshot, or with $BPFSTAT_ROOT the fixture's /proc/net/tcp{,6} (read
+// directly, so that the tests give the same counts on FreeBSD, whose
+// snapshots come from sysctl whatever the root).
+func bsdTCPSockets() ([]sock.Socket, error) {
+	if fixtureRoot == "" {
+		res, err := loadSockets(socketQuery{Source: "auto", Protos: []sock.Proto{sock.ProtoTCP},
+			Families: []sock.Family{sock.FamilyInet, sock.FamilyInet6}})
+		return res.Sockets, err
+	}
+	var all []sock.Socket
+	for _, name := range []string{"tcp", "tcp6"} {
+		fh, err := os.Open(filepath.Join(fixtureRoot, "proc/net", name))
+		if err != nil {
+			return nil, fmt.Errorf("counting TCP connections: %w", err)
+		}
+		socks, _, err := snapshot.ParseInet(fh, sock.ProtoTCP)
+		fh.Close()
+		if err != nil {
+			return nil, fmt.Errorf("counting TCP connections: parsing %s: %w", name, err)
+		}
+		all = append(all, socks...)
+	}
+	return all, nil
+}
+
 // bsdUDPStats reads UDP counters: struct udpstat on FreeBSD; on Linux
 // /proc/net/snmp's Udp line, mapped so that "delivered" is InDatagrams:
 // datagrams received = InDatagrams + NoPorts + InErrors + IgnoredMulti,
@@ -371,7 +532,7 @@ func linuxSNMP() (map[string]map[string]uint64, error) {
 // undelivered = IgnoredMulti, full socket buffers = RcvbufErrors, other
 // input errors count as "bad data length field".
 func bsdUDPStats() (bsd.UDPStat, error) {
-	if runtime.GOOS == "freebsd" {
+	if bsdLiveStats() {
 		s, err := snapshot.BSDUDPStats()
 		return bsd.UDPStat{IPackets: s.IPackets, HdrOps: s.HdrOps, BadSum: s.BadSum, NoSum: s.NoSum, BadLen: s.BadLen,
 			NoPort: s.NoPort, NoPortBcast: s.NoPortBcast, FullSock: s.FullSock, PCBHashMiss: s.PCBHashMiss,
@@ -402,7 +563,7 @@ func bsdUDPStats() (bsd.UDPStat, error) {
 // length, InAddrErrors, InUnknownProtos, InDelivers, ForwDatagrams,
 // OutRequests, OutDiscards, OutNoRoutes, Reasm* and Frag*).
 func bsdIPStats() (bsd.IPStat, error) {
-	if runtime.GOOS == "freebsd" {
+	if bsdLiveStats() {
 		s, err := snapshot.BSDIPStats()
 		return bsd.IPStat(s), err
 	}
@@ -426,7 +587,7 @@ func bsdIPStats() (bsd.IPStat, error) {
 // bad checksums and other InErrors as too short. Linux never answers
 // address mask requests: "disabled".
 func bsdICMPStats() (bsd.ICMPStat, error) {
-	if runtime.GOOS == "freebsd" {
+	if bsdLiveStats() {
 		s, mask, err := snapshot.BSDICMPStats()
 		return bsd.ICMPStat{Error: s.Error, OldICMP: s.OldICMP, OutHist: s.OutHist, BadCode: s.BadCode,
 			TooShort: s.TooShort, Checksum: s.Checksum, BadLen: s.BadLen, Reflect: s.Reflect, InHist: s.InHist,

@@ -29,7 +29,7 @@ var bsdCases = []string{
 	"--style bsd -f",
 	"--style bsd -f foo",
 	"--style bsd -p xyz",
-	"--style bsd -s",
+	"--style bsd -s -i",
 	"--style bsd -an 5",
 	"--style bsd -an /boot/kernel/kernel",
 	"--style bsd -an -- -x",
@@ -76,9 +76,11 @@ func TestStripStyle(t *testing.T) {
 	}
 }
 
-// TestBSDStats renders -s -p udp|ip|icmp from a /proc/net/snmp fixture.
+// TestBSDStats renders -s (alone or with -p tcp|udp|ip|icmp) from
+// /proc/net/snmp, /proc/net/netstat and /proc/net/tcp{,6} fixtures.
 func TestBSDStats(t *testing.T) {
-	for _, c := range []string{"-s -p udp", "-ss -p udp", "-s -p ip", "-ss -p ip", "-s -p icmp", "-ss -p icmp", "-s -p tcp", "-is -p udp"} {
+	for _, c := range []string{"-s -p udp", "-ss -p udp", "-s -p ip", "-ss -p ip", "-s -p icmp", "-ss -p icmp", "-s -p tcp", "-ss -p tcp",
+		"-s", "-ss", "-s -f inet6", "-s -f unix", "-s -p igmp", "-is -p udp"} {
 		old := fixtureRoot
 		fixtureRoot = "testdata/bsdroot"
 		var out, errb bytes.Buffer
@@ -126,5 +128,18 @@ func TestParseBSDFlags(t *testing.T) {
 	}
 	if _, err := parseBSDFlags("netstat", []string{"-an", "0"}, &ew); err != errUsage {
 		t.Errorf("interval 0: %v", err)
+	}
+}
+
+// TestBSDStatsMissing: without /proc/net/snmp every -s section fails on
+// its own; the others would still print, and the exit status is 1.
+func TestBSDStatsMissing(t *testing.T) {
+	old := fixtureRoot
+	fixtureRoot = t.TempDir()
+	defer func() { fixtureRoot = old }()
+	var out, errb bytes.Buffer
+	code := runWith([]string{"netstat", "--style", "bsd", "-s"}, &out, &errb)
+	if code != 1 || out.Len() != 0 || strings.Count(errb.String(), "netstat: reading protocol statistics") != 4 {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
 	}
 }

@@ -30,7 +30,10 @@ func newDaemonCmd() *cobra.Command {
 on a Unix socket (default ` + daemon.DefaultSocket + `, or $BPFSTAT_SOCKET, or --socket).
 The socket is mode 0660 and its directory 0750, owned by root and --group.
 Clients get the sockets of their own network namespace (--all-netns: all);
-non-root clients see only their own processes' pids, as with netstat.`,
+non-root clients see only their own processes' pids, as with netstat.
+Numeric listings without -o are answered from a dump of the namespace kept
+at most ~1 s old (0.2 s after a socket event) and rendered by the daemon;
+bpfstat --fresh asks for a dump at query time.`,
 		Args:         cobra.NoArgs,
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -59,6 +59,10 @@ func flagsOf(name string) []string {
 var goldenCases = []string{
 	"-tano", "-uano", "-wano", "-xano", "-taneeopW", "-o", "-6 -o -a", "--timers --unix -a",
 	"-S", "-Sa", "--ipx", "-A bluetooth", "-k", "--num", "-A foo", "-h", "-l -v", "-av",
+	// A repeated mode flag counts twice, as net-tools adds its flags up.
+	"-ii", "--route -r",
+	// -A takes the next word even when it is one of bpfstat's own options.
+	"-A --follow", "-tA --json",
 }
 
 func TestGolden(t *testing.T) {

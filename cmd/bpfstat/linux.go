@@ -61,6 +61,10 @@ type linuxRun struct {
 	statistics bool
 	cache, fib bool
 	symbolic   bool
+	// modeFlags counts -i, -r, -M and -s as net-tools' flag_int +
+	// flag_rou + flag_mas + flag_sta do: more than one is a usage error,
+	// so a repeated one (-ii, -rr) is too.
+	modeFlags int
 	// bpfstat's own options (exact long names only, so netstat's
 	// abbreviation rules and diagnostics stay untouched).
 	follow   followOptions
@@ -149,6 +153,13 @@ func (l *linuxRun) extractOwn(args []string, ew io.Writer) ([]string, error) {
 	is := func(a, name string) bool { return a == "--"+name || strings.HasPrefix(a, "--"+name+"=") }
 	for i := 0; i < len(args); i++ {
 		a := args[i]
+		if takesNext(a) && i+1 < len(args) {
+			// getopt gives the next word to -A whatever it looks like:
+			// `-A --follow` is an unknown family to netstat.
+			rest = append(rest, a, args[i+1])
+			i++
+			continue
+		}
 		if a == "--" {
 			rest = append(rest, args[i:]...)
 			break
@@ -160,6 +171,8 @@ func (l *linuxRun) extractOwn(args []string, ew io.Writer) ([]string, error) {
 			l.follow.JSON = true
 		case a == "--all-netns":
 			l.query.AllNetns = true
+		case a == "--fresh":
+			l.query.Fresh = true
 		case is(a, "style"):
 			if _, err := val(&i, "style", a); err != nil {
 				return nil, err
@@ -224,6 +237,19 @@ func (l *linuxRun) extractOwn(args []string, ew io.Writer) ([]string, error) {
 	return rest, nil
 }
 
+// takesNext reports whether netstat's getopt takes the word after a as
+// a's option argument: -A, a cluster ending in its first A (-tA), or
+// --protocol (or an abbreviation glibc takes for it) without "=".
+func takesNext(a string) bool {
+	if name, ok := strings.CutPrefix(a, "--"); ok {
+		return len(name) >= len("prot") && strings.HasPrefix("protocol", name)
+	}
+	if len(a) < 2 || a[0] != '-' {
+		return false
+	}
+	return strings.IndexByte(a[1:], 'A') == len(a)-2
+}
+
 func runLinux(cmd *cobra.Command, args []string) error {
 	w, ew := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	prog := progName
@@ -263,6 +289,7 @@ func runLinux(cmd *cobra.Command, args []string) error {
 			}
 		case 'M':
 			l.masquerade = true
+			l.modeFlags++
 		case 'a':
 			f.All = true
 		case 'l':
@@ -279,6 +306,7 @@ func runLinux(cmd *cobra.Command, args []string) error {
 			f.Programs = true
 		case 'i':
 			l.interfaces = true
+			l.modeFlags++
 		case 'W':
 			f.Wide = true
 		case 'n':
@@ -306,6 +334,7 @@ func runLinux(cmd *cobra.Command, args []string) error {
 			f.Verbose = true
 		case 'r':
 			l.route = true
+			l.modeFlags++
 		case 't':
 			f.TCP = true
 		case 'S':
@@ -331,15 +360,10 @@ func runLinux(cmd *cobra.Command, args []string) error {
 			return usage(0)
 		case 's':
 			l.statistics = true
+			l.modeFlags++
 		}
 	}
-	n := 0
-	for _, b := range []bool{l.interfaces, l.route, l.masquerade, l.statistics} {
-		if b {
-			n++
-		}
-	}
-	if n > 1 {
+	if l.modeFlags > 1 {
 		return usage(3)
 	}
 	f.Normalize(l.statistics)
@@ -407,13 +431,23 @@ func (l *linuxRun) listings(ctx context.Context, w, ew io.Writer, req *modeReque
 		}
 	}
 	for {
-		res, err := loadSockets(q)
-		if err != nil {
+		// A numeric listing is rendered by the daemon when one runs.
+		if rc, ok, err := daemonListing(w, ew, f, q); err != nil {
 			fmt.Fprintf(ew, "%s: %v\n", progName, err)
 			return 1
-		}
-		if rc := nettools.Listing(w, ew, f, &res, resolver, groups); rc != 0 || !f.Continuous {
-			return rc
+		} else if ok {
+			if rc != 0 || !f.Continuous {
+				return rc
+			}
+		} else {
+			res, err := loadSockets(q)
+			if err != nil {
+				fmt.Fprintf(ew, "%s: %v\n", progName, err)
+				return 1
+			}
+			if rc := nettools.Listing(w, ew, f, &res, resolver, groups); rc != 0 || !f.Continuous {
+				return rc
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -3,11 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
 	"github.com/bpfstat/bpfstat/internal/daemon"
 	"github.com/bpfstat/bpfstat/internal/daemonproto"
+	"github.com/bpfstat/bpfstat/internal/render/nettools"
 	"github.com/bpfstat/bpfstat/internal/sock"
 	"github.com/bpfstat/bpfstat/snapshot"
 	"github.com/bpfstat/bpfstat/tracer"
@@ -21,6 +23,9 @@ type socketQuery struct {
 	Protos   []sock.Proto
 	Families []sock.Family
 	Owners   bool // -p / -e need the owning processes
+	// Fresh (--fresh) asks the daemon for a kernel dump at query time
+	// instead of its cached one (at most about a second old).
+	Fresh bool
 }
 
 func init() {
@@ -68,7 +73,7 @@ var loadSockets = func(q socketQuery) (snapshot.Result, error) {
 
 // daemonSockets asks the daemon.
 func daemonSockets(q socketQuery) (snapshot.Result, error) {
-	req := daemonproto.Request{Kind: daemonproto.KindSockets, Owners: q.Owners, AllNetns: q.AllNetns}
+	req := daemonproto.Request{Kind: daemonproto.KindSockets, Owners: q.Owners, AllNetns: q.AllNetns, Fresh: q.Fresh}
 	for _, p := range q.Protos {
 		req.Protos = append(req.Protos, p.String())
 	}
@@ -95,4 +100,43 @@ func daemonSockets(q socketQuery) (snapshot.Result, error) {
 		res.Warnings = append(res.Warnings, snapshot.Warning{Table: w.Table, Text: w.Text})
 	}
 	return res, nil
+}
+
+// daemonListing has the daemon render a numeric listing (protocol v2) and
+// writes its output verbatim: the daemon answers from its cached dump and
+// rendered bytes, so the client neither decodes nor formats 100k sockets.
+// ok is false when the listing is not one for the daemon (names to look
+// up, -g, --source snapshot, fixtures) or, with --source auto, when no
+// daemon renders it; the caller then lists sockets the usual way. An
+// older daemon (protocol v1) gets the usual way too.
+func daemonListing(w, ew io.Writer, f *nettools.Flags, q socketQuery) (rc int, ok bool, err error) {
+	if q.Source == "snapshot" || fixtureRoot != "" {
+		return 0, false, nil
+	}
+	l, renderable := daemon.ListingOf(f)
+	if !renderable {
+		return 0, false, nil
+	}
+	path := daemon.SocketPath(q.Socket)
+	if q.Source != "daemon" {
+		if _, err := os.Stat(path); err != nil {
+			return 0, false, nil
+		}
+	}
+	req := daemonproto.Request{Listing: &l, AllNetns: q.AllNetns, Fresh: q.Fresh}
+	hdr, frame, err := daemon.QueryListing(path, req, daemonTimeout)
+	if err != nil {
+		if q.Source == "daemon" && !daemon.IsVersionError(err) {
+			var de daemon.DaemonError
+			if errors.As(err, &de) {
+				return 0, false, err
+			}
+			return 0, false, fmt.Errorf("asking the daemon: %w", err)
+		}
+		return 0, false, nil
+	}
+	if err := daemonproto.WriteOutput(frame, w, ew); err != nil {
+		return 0, false, fmt.Errorf("asking the daemon: %w", err)
+	}
+	return hdr.Status, true, nil
 }

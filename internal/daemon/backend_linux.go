@@ -42,6 +42,11 @@ import (
 //     unix sockets, read from /proc/net/unix).
 //   - Without a tracer (Table nil) owners come from a fresh fd walk per
 //     query: correct, as fast as the one-shot path.
+//
+// That is the v1 answer, and a v2 listing's when it must be fresh. A v2
+// numeric listing is otherwise rendered from a cached dump refreshed in
+// the background (cache_linux.go, where the staleness bound is written
+// down).
 type Backend struct {
 	Table *table.Table
 	// Ready is closed once the table holds its first seed; until then
@@ -52,6 +57,7 @@ type Backend struct {
 
 	seedMu sync.Mutex
 	failed atomic.Bool // the live table stopped: answer from snapshots
+	caches caches      // per-namespace listing caches (cache_linux.go)
 }
 
 // TableFailed makes the backend stop using the table (the tracer died).
@@ -128,6 +134,13 @@ func (b *Backend) Answer(ctx context.Context, req daemonproto.Request, peer Peer
 				"events": st.Events, "stale": st.Stale, "resyncs": st.Resyncs, "lost": st.Lost,
 			}
 		}
+		c := &b.caches
+		hdr.Stats["listingCacheHits"] = c.hits.Load()
+		hdr.Stats["listingRenders"] = c.renders.Load()
+		hdr.Stats["listingPrerenders"] = c.prerenders.Load()
+		hdr.Stats["listingFresh"] = c.fresh.Load()
+		hdr.Stats["cacheDumps"] = c.refreshes.Load()
+		hdr.Stats["cacheDumpsChanged"] = c.changed.Load()
 		return hdr, nil
 	}
 	targets := map[uint64]string{}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/bpfstat/bpfstat/internal/daemonproto"
@@ -37,10 +38,49 @@ type DaemonError string
 func (e DaemonError) Error() string { return "daemon: " + string(e) }
 
 // Query sends one request and returns the reply. timeout bounds the whole
-// exchange.
+// exchange. A request without v2 fields goes out as version 1, so an older
+// daemon still answers it.
 func Query(path string, req daemonproto.Request, timeout time.Duration) (daemonproto.Header, []sock.Socket, error) {
-	var hdr daemonproto.Header
+	req.Listing = nil
+	req.Version = 1
+	if req.Fresh {
+		req.Version = daemonproto.Version
+	}
+	hdr, body, err := exchange(path, req, timeout)
+	if err != nil || req.Kind != daemonproto.KindSockets {
+		return hdr, nil, err
+	}
+	socks, err := daemonproto.DecodeSockets(body, hdr.Count)
+	if err != nil {
+		return hdr, nil, err
+	}
+	return hdr, socks, nil
+}
+
+// QueryListing asks the daemon to render a listing (req.Listing set) and
+// returns the header and the output frame (daemonproto.WriteOutput).
+func QueryListing(path string, req daemonproto.Request, timeout time.Duration) (daemonproto.Header, []byte, error) {
 	req.Version = daemonproto.Version
+	req.Kind = daemonproto.KindSockets
+	hdr, body, err := exchange(path, req, timeout)
+	if err != nil {
+		return hdr, nil, err
+	}
+	if !hdr.Rendered {
+		return hdr, nil, fmt.Errorf("asking %s for a listing: the reply is not rendered", path)
+	}
+	return hdr, body, nil
+}
+
+// IsVersionError says whether err is a daemon refusing the protocol
+// version (an older daemon).
+func IsVersionError(err error) bool {
+	var de DaemonError
+	return errors.As(err, &de) && strings.HasPrefix(string(de), "unsupported protocol version")
+}
+
+func exchange(path string, req daemonproto.Request, timeout time.Duration) (daemonproto.Header, []byte, error) {
+	var hdr daemonproto.Header
 	c, err := net.DialTimeout("unix", path, timeout)
 	if err != nil {
 		return hdr, nil, fmt.Errorf("connecting to %s: %w: %w", path, ErrNoDaemon, err)
@@ -73,11 +113,7 @@ func Query(path string, req daemonproto.Request, timeout time.Duration) (daemonp
 	}
 	body, err := daemonproto.ReadFrame(c, daemonproto.MaxResponse)
 	if err != nil {
-		return hdr, nil, fmt.Errorf("reading sockets from %s: %w", path, err)
+		return hdr, nil, fmt.Errorf("reading the reply from %s: %w", path, err)
 	}
-	socks, err := daemonproto.DecodeSockets(body, hdr.Count)
-	if err != nil {
-		return hdr, nil, err
-	}
-	return hdr, socks, nil
+	return hdr, body, nil
 }

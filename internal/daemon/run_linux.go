@@ -93,6 +93,7 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 		}()
 	}
+	go b.RefreshCaches(ctx, logf)
 	srv := &Server{Answerer: b, Logf: logf}
 	logf("listening on %s", path)
 	if cfg.Listening != nil {

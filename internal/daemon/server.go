@@ -35,6 +35,13 @@ type Answerer interface {
 	Answer(ctx context.Context, req daemonproto.Request, peer Peer) (daemonproto.Header, []sock.Socket)
 }
 
+// ListingAnswerer renders v2 listing requests (Request.Listing): the
+// header has Rendered set and the frame holds daemonproto output
+// segments.
+type ListingAnswerer interface {
+	Listing(ctx context.Context, req daemonproto.Request, peer Peer) (daemonproto.Header, []byte)
+}
+
 // Server accepts connections and answers one request on each.
 type Server struct {
 	Answerer Answerer
@@ -140,13 +147,25 @@ func (s *Server) handle(ctx context.Context, c net.Conn) (err error) {
 		return err
 	}
 	peer.Conn = [2]uint64{connInode(c), req.ClientInode}
-	hdr, socks := s.Answerer.Answer(ctx, req, peer)
-	hdr.Version = daemonproto.Version
+	var hdr daemonproto.Header
 	var body []byte
-	if hdr.Error == "" {
-		hdr.Count = len(socks)
-		body = daemonproto.AppendSockets(make([]byte, 0, 64*len(socks)), socks)
+	if la, ok := s.Answerer.(ListingAnswerer); ok && req.Listing != nil {
+		// The body is the rendered output, possibly the cache's own
+		// bytes: written as they are, never modified.
+		hdr, body = la.Listing(ctx, req, peer)
+		hdr.Rendered = hdr.Error == ""
+	} else if req.Listing != nil {
+		hdr.Error = "this daemon does not render listings"
+	} else {
+		var socks []sock.Socket
+		hdr, socks = s.Answerer.Answer(ctx, req, peer)
+		if hdr.Error == "" {
+			hdr.Count = len(socks)
+			body = daemonproto.AppendSockets(make([]byte, 0, 64*len(socks)), socks)
+		}
 	}
+	// Answer in the client's version (a v1 client gets a v1 header).
+	hdr.Version = req.Version
 	hb, err := encodeHeader(hdr)
 	if err != nil {
 		return err

@@ -41,6 +41,11 @@ func (f *fakeAnswerer) Answer(ctx context.Context, req daemonproto.Request, peer
 }
 
 func startServer(t *testing.T, a Answerer) (string, func()) {
+	return startServerWrite(t, a, 500*time.Millisecond)
+}
+
+// startServerWrite is startServer with a given WriteTimeout.
+func startServerWrite(t *testing.T, a Answerer, write time.Duration) (string, func()) {
 	if runtime.GOOS != "linux" {
 		t.Skip("SO_PEERCRED is Linux-only")
 	}
@@ -50,7 +55,7 @@ func startServer(t *testing.T, a Answerer) (string, func()) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	srv := &Server{Answerer: a, ReadTimeout: 200 * time.Millisecond, WriteTimeout: 500 * time.Millisecond, MaxConns: 4}
+	srv := &Server{Answerer: a, ReadTimeout: 200 * time.Millisecond, WriteTimeout: write, MaxConns: 4}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
 	return path, func() {
@@ -137,7 +142,9 @@ func TestSlowClientsDoNotBlock(t *testing.T) {
 	for i := range big {
 		big[i] = sock.Socket{Family: sock.FamilyUnix, Proto: sock.ProtoUnix, Path: "/some/long/path/for/bulk", Inode: uint64(i)}
 	}
-	path, stop := startServer(t, &fakeAnswerer{socks: big})
+	// The reply is megabytes: a write timeout roomy enough for a loaded
+	// machine under -race, so only the stuck clients ever hit it.
+	path, stop := startServerWrite(t, &fakeAnswerer{socks: big}, 30*time.Second)
 	defer stop()
 	req := []byte(`{"v":1,"kind":"sockets"}`)
 	var stuck []net.Conn
@@ -154,7 +161,7 @@ func TestSlowClientsDoNotBlock(t *testing.T) {
 		daemonproto.WriteFrame(c, req)
 		c.Close()
 	}
-	_, got, err := Query(path, daemonproto.Request{Kind: daemonproto.KindSockets}, 10*time.Second)
+	_, got, err := Query(path, daemonproto.Request{Kind: daemonproto.KindSockets}, 60*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,8 +6,16 @@
 //
 //	client -> daemon  frame: Request, JSON (at most MaxRequest bytes)
 //	daemon -> client  frame: Header, JSON
-//	daemon -> client  frame: the sockets, binary (see EncodeSockets),
-//	                  present only when Header.Error is empty
+//	daemon -> client  frame: the sockets, binary (see AppendSockets),
+//	                  present only when Header.Error is empty; with
+//	                  Header.Rendered, the listing's output instead (see
+//	                  AppendOutput)
+//
+// Version 2 adds Request.Listing and Request.Fresh: the client sends its
+// parsed netstat flags and the daemon renders the listing itself, so a
+// query is one memcpy of cached bytes instead of 100k records encoded,
+// decoded and formatted again. Version 1 requests are still answered
+// (with sockets, never rendered).
 //
 // JSON keeps the request easy to evolve and to debug with socat; the socket
 // list is binary because at 100k sockets JSON encoding alone would cost
@@ -26,8 +34,12 @@ import (
 	"github.com/bpfstat/bpfstat/internal/sock"
 )
 
-// Version is the protocol version this package speaks.
-const Version = 1
+// Version is the protocol version this package speaks; MinVersion the
+// oldest one the daemon still answers.
+const (
+	Version    = 2
+	MinVersion = 1
+)
 
 // Size limits. A request is a few hundred bytes; anything near MaxRequest
 // is an abuse. MaxResponse bounds what a client will allocate for a reply.
@@ -66,6 +78,68 @@ type Request struct {
 	// The daemon leaves both ends of the query's own connection out of
 	// the listing: netstat, reading /proc, has no such socket.
 	ClientInode uint64 `json:"clientInode,omitempty"`
+	// Listing (v2) asks the daemon to render netstat's listing with these
+	// flags and send its output (Header.Rendered) instead of sockets.
+	Listing *Listing `json:"listing,omitempty"`
+	// Fresh (v2) asks for a kernel dump at query time instead of the
+	// daemon's cached one (at most about a second old; see the daemon
+	// package).
+	Fresh bool `json:"fresh,omitempty"`
+}
+
+// Listing is net-tools netstat's option state after its own
+// normalisation (internal/render/nettools.Flags), as far as a socket
+// listing uses it. Name look-ups stay in the client: the daemon renders
+// only fully numeric listings (NumHosts, NumPorts, and NumUsers when
+// Extend > 1), and not -g, whose table the client reads.
+type Listing struct {
+	All        bool  `json:"all,omitempty"`
+	Listening  bool  `json:"listening,omitempty"`
+	NumHosts   bool  `json:"numHosts,omitempty"`
+	NumPorts   bool  `json:"numPorts,omitempty"`
+	NumUsers   bool  `json:"numUsers,omitempty"`
+	Wide       bool  `json:"wide,omitempty"`
+	Extend     int   `json:"extend,omitempty"`
+	Programs   bool  `json:"programs,omitempty"`
+	Timers     bool  `json:"timers,omitempty"`
+	Verbose    bool  `json:"verbose,omitempty"`
+	TCP        bool  `json:"tcp,omitempty"`
+	SCTP       bool  `json:"sctp,omitempty"`
+	UDP        bool  `json:"udp,omitempty"`
+	UDPLite    bool  `json:"udplite,omitempty"`
+	Raw        bool  `json:"raw,omitempty"`
+	Inet       bool  `json:"inet,omitempty"`
+	Inet6      bool  `json:"inet6,omitempty"`
+	Unix       bool  `json:"unix,omitempty"`
+	IPX        bool  `json:"ipx,omitempty"`
+	AX25       bool  `json:"ax25,omitempty"`
+	X25        bool  `json:"x25,omitempty"`
+	NetROM     bool  `json:"netrom,omitempty"`
+	Rose       bool  `json:"rose,omitempty"`
+	L2CAP      bool  `json:"l2cap,omitempty"`
+	RFCOMM     bool  `json:"rfcomm,omitempty"`
+	NoProt     bool  `json:"noprot,omitempty"`
+	Arg        int   `json:"arg,omitempty"`
+	EUID       int   `json:"euid,omitempty"`
+	ClockTicks int64 `json:"clockTicks,omitempty"`
+}
+
+// Validate checks a Listing's numbers are in range and that it is one
+// the daemon renders (numeric, no -g).
+func (l *Listing) Validate() error {
+	switch {
+	case l.Extend < 0 || l.Extend > 64:
+		return fmt.Errorf("listing: extend %d out of range", l.Extend)
+	case l.Arg < 0 || l.Arg > 32:
+		return fmt.Errorf("listing: arg %d out of range", l.Arg)
+	case l.EUID < -1 || int64(l.EUID) > 1<<32-1:
+		return fmt.Errorf("listing: euid %d out of range", l.EUID)
+	case l.ClockTicks < 0 || l.ClockTicks > 1<<20:
+		return fmt.Errorf("listing: clock ticks %d out of range", l.ClockTicks)
+	case !l.NumHosts || !l.NumPorts || (l.Extend > 1 && !l.NumUsers):
+		return errors.New("listing: only numeric listings are rendered by the daemon")
+	}
+	return nil
 }
 
 // Header opens every reply.
@@ -89,6 +163,13 @@ type Header struct {
 	// NetNS is the namespace inode answered for (0 with AllNetns).
 	NetNS uint64            `json:"netns,omitempty"`
 	Stats map[string]uint64 `json:"stats,omitempty"`
+	// Rendered (v2): the frame after the header is the listing's output
+	// (AppendOutput segments), and Status netstat's exit status.
+	Rendered bool `json:"rendered,omitempty"`
+	Status   int  `json:"status,omitempty"`
+	// Age (v2) is how old, in milliseconds, the kernel dump a rendered
+	// listing came from is (0: dumped for this query).
+	Age int64 `json:"age,omitempty"`
 }
 
 // Warning is one stderr line and the table it concerns.
@@ -147,8 +228,19 @@ func DecodeRequest(b []byte) (Request, error) {
 	if err := json.Unmarshal(b, &req); err != nil {
 		return req, fmt.Errorf("decoding request: %w", err)
 	}
-	if req.Version != Version {
-		return req, fmt.Errorf("unsupported protocol version %d (daemon speaks %d)", req.Version, Version)
+	if req.Version < MinVersion || req.Version > Version {
+		return req, fmt.Errorf("unsupported protocol version %d (daemon speaks %d to %d)", req.Version, MinVersion, Version)
+	}
+	if req.Version < 2 && (req.Listing != nil || req.Fresh) {
+		return req, fmt.Errorf("listing and fresh need protocol version 2")
+	}
+	if req.Listing != nil {
+		if req.Kind != KindSockets {
+			return req, fmt.Errorf("listing given with query kind %q", req.Kind)
+		}
+		if err := req.Listing.Validate(); err != nil {
+			return req, err
+		}
 	}
 	switch req.Kind {
 	case KindSockets, KindPing, KindStats:

@@ -74,7 +74,19 @@ func TestDecodeRequest(t *testing.T) {
 	}{
 		{`{"v":1,"kind":"sockets","protos":["tcp","unix"],"owners":true}`, ""},
 		{`{"v":1,"kind":"ping"}`, ""},
-		{`{"v":2,"kind":"sockets"}`, "unsupported protocol version"},
+		{`{"v":2,"kind":"sockets"}`, ""},
+		{`{"v":3,"kind":"sockets"}`, "unsupported protocol version"},
+		{`{"v":0,"kind":"sockets"}`, "unsupported protocol version"},
+		{`{"v":2,"kind":"sockets","fresh":true,"listing":{"tcp":true,"numHosts":true,"numPorts":true,"numUsers":true,"extend":1,"arg":1}}`, ""},
+		{`{"v":1,"kind":"sockets","listing":{"numHosts":true,"numPorts":true}}`, "need protocol version 2"},
+		{`{"v":1,"kind":"sockets","fresh":true}`, "need protocol version 2"},
+		{`{"v":2,"kind":"ping","listing":{"numHosts":true,"numPorts":true}}`, "listing given with query kind"},
+		{`{"v":2,"kind":"sockets","listing":{"tcp":true}}`, "only numeric listings"},
+		{`{"v":2,"kind":"sockets","listing":{"numHosts":true,"numPorts":true,"extend":2}}`, "only numeric listings"},
+		{`{"v":2,"kind":"sockets","listing":{"numHosts":true,"numPorts":true,"extend":-1}}`, "extend"},
+		{`{"v":2,"kind":"sockets","listing":{"numHosts":true,"numPorts":true,"arg":1000}}`, "arg"},
+		{`{"v":2,"kind":"sockets","listing":{"numHosts":true,"numPorts":true,"euid":-7}}`, "euid"},
+		{`{"v":2,"kind":"sockets","listing":{"numHosts":true,"numPorts":true,"clockTicks":-1}}`, "clock ticks"},
 		{`{"v":1,"kind":"rm -rf"}`, "unknown query kind"},
 		{`{"v":1,"kind":"sockets","protos":["sctp"]}`, "unknown protocol"},
 		{`{"v":1,"kind":"sockets","families":["inet6","unix"]}`, ""},
@@ -103,12 +115,62 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte(`{"v":1,"kind":"sockets","protos":["tcp"],"owners":true,"allNetns":true}`))
 	f.Add([]byte(`{"v":1,"kind":"stats"}`))
 	f.Add([]byte(`[]`))
+	f.Add([]byte(`{"v":2,"kind":"sockets","fresh":true,"listing":{"tcp":true,"all":true,"numHosts":true,"numPorts":true,"numUsers":true,"extend":3,"programs":true,"arg":1,"euid":65534,"clockTicks":100}}`))
+	f.Add([]byte(`{"v":2,"kind":"sockets","listing":{"numHosts":true,"numPorts":true,"extend":2}}`))
+	f.Add([]byte(`{"v":1,"kind":"sockets","listing":null}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		req, err := DecodeRequest(b)
 		if err == nil {
-			if req.Version != Version || len(req.WantProtos()) != len(req.Protos) || len(req.WantFamilies()) != len(req.Families) {
+			if req.Version < MinVersion || req.Version > Version || len(req.WantProtos()) != len(req.Protos) || len(req.WantFamilies()) != len(req.Families) {
 				t.Fatalf("accepted invalid request %+v", req)
 			}
+			if l := req.Listing; l != nil {
+				if req.Version < 2 || req.Kind != KindSockets || !l.NumHosts || !l.NumPorts || l.Extend < 0 || l.Extend > 64 || l.Arg < 0 || l.Arg > 32 || l.ClockTicks < 0 {
+					t.Fatalf("accepted invalid listing %+v", *l)
+				}
+			}
+		}
+	})
+}
+
+func TestOutputRoundTrip(t *testing.T) {
+	var frame []byte
+	out, errw := OutputWriter{&frame, Stdout}, OutputWriter{&frame, Stderr}
+	out.Write([]byte("Active Internet connections\n"))
+	errw.Write([]byte("warning\n"))
+	out.Write(nil)
+	out.Write([]byte("tcp 0 0\n"))
+	var o, e bytes.Buffer
+	if err := WriteOutput(frame, &o, &e); err != nil {
+		t.Fatal(err)
+	}
+	if o.String() != "Active Internet connections\ntcp 0 0\n" || e.String() != "warning\n" {
+		t.Errorf("stdout %q, stderr %q", o.String(), e.String())
+	}
+	for _, bad := range [][]byte{{3, 0}, {1}, {1, 5, 'a'}, {2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}} {
+		var o bytes.Buffer
+		if err := WriteOutput(append(frame[:len(frame):len(frame)], bad...), &o, &o); err == nil || o.Len() != 0 {
+			t.Errorf("%v: err %v, wrote %d bytes", bad, err, o.Len())
+		}
+	}
+}
+
+func FuzzWriteOutput(f *testing.F) {
+	var frame []byte
+	OutputWriter{&frame, Stdout}.Write([]byte("hello\n"))
+	OutputWriter{&frame, Stderr}.Write([]byte("oops\n"))
+	f.Add(frame)
+	f.Add([]byte{1, 0x80})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var o, e bytes.Buffer
+		if err := WriteOutput(b, &o, &e); err != nil {
+			if o.Len()+e.Len() != 0 {
+				t.Fatalf("wrote output from a malformed frame")
+			}
+			return
+		}
+		if o.Len()+e.Len() > len(b) {
+			t.Fatalf("wrote %d bytes from a %d-byte frame", o.Len()+e.Len(), len(b))
 		}
 	})
 }

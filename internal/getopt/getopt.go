@@ -80,11 +80,14 @@ func (p *Parser) Next() Opt {
 			break
 		}
 	}
-	c := rune(p.next[0])
+	// Options are bytes, as in C: a byte of a UTF-8 sequence is an option
+	// of its own, and diagnostics print it raw (not as a rune).
+	b := p.next[0]
+	c := rune(b)
 	p.next = p.next[1:]
-	i := strings.IndexRune(p.Short, c)
+	i := strings.IndexByte(p.Short, b)
 	if i < 0 || c == ':' {
-		fmt.Fprintf(p.Err, "%s: invalid option -- '%c'\n", p.Prog, c)
+		fmt.Fprintf(p.Err, "%s: invalid option -- '%s'\n", p.Prog, []byte{b})
 		return Opt{Val: '?', LongIdx: -1}
 	}
 	if i+1 < len(p.Short) && p.Short[i+1] == ':' {
@@ -98,7 +101,7 @@ func (p *Parser) Next() Opt {
 			return Opt{Val: c, LongIdx: -1}
 		}
 		if p.ind >= len(p.args) {
-			fmt.Fprintf(p.Err, "%s: option requires an argument -- '%c'\n", p.Prog, c)
+			fmt.Fprintf(p.Err, "%s: option requires an argument -- '%s'\n", p.Prog, []byte{b})
 			return Opt{Val: '?', LongIdx: -1}
 		}
 		arg := p.args[p.ind]

@@ -53,6 +53,9 @@ func TestGlibcBehaviour(t *testing.T) {
 		{[]string{"--prot", "unix"}, "--protocol=unix |", ""},
 		{[]string{"--foo=bar"}, "? |", "netstat: unrecognized option '--foo=bar'\n"},
 		{[]string{"-", "-?"}, "? |-", ""},
+		// Bytes, not runes: glibc prints a non-ASCII option byte raw.
+		{[]string{"-\xe9"}, "? |", "netstat: invalid option -- '\xe9'\n"},
+		{[]string{"-é"}, "? ? |", "netstat: invalid option -- '\xc3'\nnetstat: invalid option -- '\xa9'\n"},
 	} {
 		out, errs := collect(c.args...)
 		if out != c.out || errs != c.errs {

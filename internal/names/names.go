@@ -42,19 +42,62 @@ func (s Services) ParseServices(r io.Reader) {
 		if len(f) < 2 {
 			continue
 		}
-		num, proto, ok := strings.Cut(f[1], "/")
+		port, proto, ok := servicePort(f[1])
 		if !ok {
-			continue
-		}
-		port, err := strconv.ParseUint(num, 10, 16)
-		if err != nil {
 			continue
 		}
 		switch proto {
 		case "tcp", "udp", "raw":
-			s[serviceKey{uint16(port), proto}] = f[0]
+			s[serviceKey{port, proto}] = f[0]
 		}
 	}
+}
+
+// servicePort parses a "port/proto" field as glibc's files backend does
+// (net-tools reads /etc/services through getservent): the number in C's
+// base 0 (0x hex, leading-0 octal, an optional '+'), rejected past 32
+// bits, kept to its low 16 (htons); then one or more '/'.
+func servicePort(field string) (uint16, string, bool) {
+	s := strings.TrimPrefix(field, "+")
+	base := uint64(10)
+	switch {
+	case len(s) > 2 && (s[:2] == "0x" || s[:2] == "0X") && digit(s[2], 16) >= 0:
+		base, s = 16, s[2:]
+	case len(s) > 0 && s[0] == '0':
+		base = 8
+	}
+	var v uint64
+	i := 0
+	for ; i < len(s); i++ {
+		d := digit(s[i], base)
+		if d < 0 {
+			break
+		}
+		if v = v*base + uint64(d); v > 1<<32-1 {
+			return 0, "", false
+		}
+	}
+	if i == 0 || i == len(s) || s[i] != '/' {
+		return 0, "", false
+	}
+	return uint16(v), strings.TrimLeft(s[i:], "/"), true
+}
+
+// digit is c's value in base, or -1.
+func digit(c byte, base uint64) int {
+	d := -1
+	switch {
+	case c >= '0' && c <= '9':
+		d = int(c - '0')
+	case c >= 'a' && c <= 'f':
+		d = int(c-'a') + 10
+	case c >= 'A' && c <= 'F':
+		d = int(c-'A') + 10
+	}
+	if d >= int(base) {
+		return -1
+	}
+	return d
 }
 
 // ParseProtocols reads /etc/protocols as raw "services".

@@ -94,6 +94,9 @@ type nsTable struct {
 	paths   map[uint64]string  // unix paths
 	more    map[uint64][]owner // owners beyond the first, by pid
 	seeded  uint64             // seed time, 0 if never seeded
+	// gen counts changes (events applied, seeds, owners forgotten), so a
+	// cache built from this namespace knows when it is out of date.
+	gen uint64
 }
 
 // Stats are the table's counters.
@@ -236,6 +239,7 @@ func (t *Table) apply(ev *tracer.Event) {
 		t.stats.Stale++
 		return
 	}
+	n.gen++
 	if ev.Kind == tracer.KindClose {
 		if ok {
 			n.remove(k)
@@ -397,6 +401,7 @@ func (t *Table) Seed(netns uint64, start uint64, socks []sock.Socket) {
 	delete(t.ns, netns)
 	n := t.nsFor(netns)
 	n.seeded = start
+	n.gen = old.gen + 1
 	for i := range socks {
 		s := &socks[i]
 		if transient(s) {
@@ -483,6 +488,17 @@ func (t *Table) Seeded(netns uint64) bool {
 	defer t.mu.RUnlock()
 	n := t.ns[netns]
 	return n != nil && n.seeded != 0
+}
+
+// Gen returns namespace netns's change counter: it moves whenever an
+// event, a seed or an owner pruning changes what the table holds for it.
+func (t *Table) Gen(netns uint64) uint64 {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if n := t.ns[netns]; n != nil {
+		return n.gen
+	}
+	return 0
 }
 
 // Namespaces returns the namespaces the table holds sockets for.
@@ -706,6 +722,7 @@ func (t *Table) ForgetPIDs(alive func(pid int32) bool) int {
 				}
 			}
 			n.socks[k] = e
+			n.gen++
 		}
 	}
 	return gone

@@ -392,3 +392,39 @@ func TestOwnersInto(t *testing.T) {
 		t.Fatal("owner lists share capacity")
 	}
 }
+
+// TestGen: the change counter moves with every applied event, seed and
+// owner pruning of its namespace, and not for stale events or other
+// namespaces.
+func TestGen(t *testing.T) {
+	tb := New(procfn)
+	if g := tb.Gen(ns1); g != 0 {
+		t.Fatalf("empty table: Gen = %d", g)
+	}
+	tb.Apply(&tracer.Event{Kind: tracer.KindSocket, Time: 10, Cookie: 1, NetNS: ns1, Proto: sock.ProtoTCP, Family: sock.FamilyInet, PID: 7, FD: 3})
+	g1 := tb.Gen(ns1)
+	if g1 == 0 {
+		t.Fatal("event did not move Gen")
+	}
+	other := ev(tracer.KindSocket, 11, 2)
+	other.NetNS = ns1 + 1
+	tb.Apply(&other)
+	if tb.Gen(ns1) != g1 {
+		t.Error("another namespace's event moved Gen")
+	}
+	tb.Seed(ns1, 20, []sock.Socket{{Family: sock.FamilyInet, Proto: sock.ProtoTCP, State: sock.StateListen, Cookie: 1, Inode: 5,
+		Owners: []sock.Owner{{PID: 7, Program: "p"}}}})
+	g2 := tb.Gen(ns1)
+	if g2 <= g1 {
+		t.Errorf("seed: Gen %d after %d", g2, g1)
+	}
+	stale := ev(tracer.KindState, 15, 1, withState(sock.StateListen, sock.StateClose))
+	tb.Apply(&stale)
+	if tb.Gen(ns1) != g2 {
+		t.Error("a stale event moved Gen")
+	}
+	tb.ForgetPIDs(func(pid int32) bool { return pid != 7 })
+	if tb.Gen(ns1) <= g2 {
+		t.Error("pruning an owner did not move Gen")
+	}
+}

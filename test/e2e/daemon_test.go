@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"io"
 	"net"
 	"os"
@@ -16,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // daemonProc is a running `bpfstat daemon`, in a network namespace of its
@@ -144,8 +147,112 @@ func TestDaemonListingsMatch(t *testing.T) {
 			})
 		}
 	}
+	// The comparison must have gone through both of the daemon's ways
+	// to answer: the cached dump (numeric listings) and a dump at query
+	// time (-o, unix sockets).
+	st := daemonStats(t, d)
+	if st["listingCacheHits"]+st["listingRenders"] == 0 || st["listingFresh"] == 0 {
+		t.Errorf("listings did not use both the cache and fresh dumps: %v", st)
+	}
 	if t.Failed() {
 		t.Logf("daemon log:\n%s", d.stderr)
+	}
+}
+
+func daemonStats(t *testing.T, d *daemonProc) map[string]uint64 {
+	t.Helper()
+	r := runTool(t, bpfstatBin, -1, "daemon", "--stats", "--socket="+d.socket)
+	st := map[string]uint64{}
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+		t.Fatalf("daemon --stats: %v (%q, %q)", err, r.stdout, r.stderr)
+	}
+	return st
+}
+
+// rawListen opens a TCP listener with plain system calls (Go's net
+// would make it MPTCP) and returns its fd.
+func rawListen(t *testing.T, port int) int {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(fd, 8); err != nil {
+		t.Fatal(err)
+	}
+	return fd
+}
+
+// TestDaemonCacheFollowsChanges: a numeric listing comes from the
+// daemon's cached dump, which follows sockets opened and closed in the
+// client's namespace within a refresh (polled, bounded); --fresh shows
+// them at once; and every answer equals netstat's.
+func TestDaemonCacheFollowsChanges(t *testing.T) {
+	env := setup(t)
+	startZoo(t, env)
+	d := startDaemon(t, env.Dir)
+	waitSeeded(t, d)
+	args := []string{"--source=daemon", "--socket=" + d.socket, "-tln"}
+	const addr = "127.0.0.1:47123"
+	waitFor := func(present bool) {
+		t.Helper()
+		for i := 0; i < 100; i++ {
+			r := runTool(t, bpfstatBin, -1, args...)
+			if r.code == 0 && strings.Contains(r.stdout, addr) == present {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("the daemon's cached listing never showed %s present=%v:\n%s", addr, present, d.stderr)
+	}
+	compare := func(extra ...string) {
+		t.Helper()
+		before := runTool(t, "/usr/bin/netstat", -1, "-tln")
+		got := runTool(t, bpfstatBin, -1, append(args, extra...)...)
+		after := runTool(t, "/usr/bin/netstat", -1, "-tln")
+		if got.code != 0 || got.stderr != before.stderr {
+			t.Errorf("%v: exit %d, stderr %q", extra, got.code, got.stderr)
+		}
+		if err := sameOutput(before.stdout, got.stdout, after.stdout); err != nil {
+			t.Errorf("%v: %v\n--- bpfstat:\n%s--- netstat:\n%s", extra, err, got.stdout, before.stdout)
+		}
+	}
+	compare()
+	fd := rawListen(t, 47123)
+	waitFor(true)
+	compare()
+	unix.Close(fd)
+	waitFor(false)
+	compare()
+	// --fresh dumps at query time: no wait.
+	fd = rawListen(t, 47123)
+	defer unix.Close(fd)
+	if r := runTool(t, bpfstatBin, -1, append(args, "--fresh")...); !strings.Contains(r.stdout, addr) {
+		t.Errorf("--fresh listing lacks the new listener %s:\n%s%s", addr, r.stdout, r.stderr)
+	}
+	compare("--fresh")
+	if st := daemonStats(t, d); st["cacheDumpsChanged"] < 3 || st["listingFresh"] == 0 {
+		t.Errorf("cache counters %v: want the dump replaced at least 3 times and a fresh listing", st)
+	}
+	// The background refresh reaches the client's namespace after the
+	// client has exited: some refresh finds nothing changed (bounded
+	// wait, refreshes run at least once a second).
+	var st map[string]uint64
+	for i := 0; i < 100; i++ {
+		if st = daemonStats(t, d); st["cacheDumps"] > st["cacheDumpsChanged"] {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if st["cacheDumps"] <= st["cacheDumpsChanged"] {
+		t.Errorf("no background refresh of the client's namespace: %v\n%s", st, d.stderr)
+	}
+	if strings.Contains(d.stderr.String(), "refreshing the listing cache") {
+		t.Errorf("daemon failed to refresh a cache:\n%s", d.stderr)
 	}
 }
 

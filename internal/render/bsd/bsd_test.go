@@ -376,3 +376,54 @@ func TestProtoColumn(t *testing.T) {
 		}
 	}
 }
+
+// tcpStatSample has every pluralization case: 0, 1 and many.
+func tcpStatSample() (TCPStat, [TCPNStates]uint64) {
+	s := TCPStat{
+		SndTotal: 12345, SndPack: 8000, SndByte: 1048576, SndRexmitPack: 1, SndRexmitByte: 1, SndAcks: 3000, DelAck: 1200,
+		SndProbe: 1, SndCtrl: 340,
+		RcvTotal: 15000, RcvAckPack: 7000, RcvAckByte: 1048000, RcvDupAck: 12, RcvPack: 9000, RcvByte: 2097152,
+		RcvDupPack: 1, RcvDupByte: 40, RcvPartDupPack: 2, RcvPartDupByte: 1, RcvOOPack: 5, RcvOOByte: 7300,
+		RcvBadSum: 1, RcvShort: 2, RcvReassFull: 1,
+		ConnAttempt: 120, Accepts: 80, BadSyn: 1, ListenDrop: 3, BadRST: 1, Connects: 190, UsedRTT: 1,
+		Closed: 200, Drops: 9, CachedRTT: 40, ConnDrops: 10, RTTUpdated: 6000, SegsTimed: 6100, RexmtTimeo: 14,
+		TimeoutDrop: 1, FinWait2Drops: 1, KeepTimeo: 2, KeepProbe: 2, PredAck: 4000, PredDat: 3500,
+		SCAdded: 1, SCCompleted: 1, SCSendCookie: 1, HCAdded: 7, SACKRecoveryEpisode: 1, SACKRcvBlocks: 30,
+		ECNShs: 1, PMTUDBlackholeFailed: 1, TunneledPkts: 1, DSACKCount: 3, DSACKBytes: 1, ProgDrops: 1,
+		SACKLostRexmt: 2, ECNSndECT0: 1, ACENect: 4, TWResponds: 1, TWRecycles: 6,
+		// Counters netstat's tcp_stats() does not print.
+		MinMSSDrops: 99, PCBCacheMiss: 99, TLPResends: 99, TLPResendBytes: 99, RcvGhostAck: 99, RcvAckTooOld: 99,
+	}
+	var st [TCPNStates]uint64
+	st[1], st[4], st[10] = 1, 5, 12
+	return s, st
+}
+
+func TestTCPStats(t *testing.T) {
+	s, st := tcpStatSample()
+	for _, sflag := range []int{1, 2} {
+		var b bytes.Buffer
+		if err := TCPStats(&b, s, st, sflag); err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "tcp_stats_s"+strconv.Itoa(sflag), b.Bytes())
+		if strings.Contains(b.String(), "99") {
+			t.Errorf("sflag %d prints a counter FreeBSD's tcp_stats() does not:\n%s", sflag, b.String())
+		}
+	}
+	var b bytes.Buffer
+	if err := TCPStats(&b, TCPStat{}, [TCPNStates]uint64{}, 2); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.String(); got != "tcp:\nTCP connection count by state:\n" {
+		t.Errorf("-ss of zeros: %q", got)
+	}
+}
+
+func TestTCPStateIndex(t *testing.T) {
+	for st, want := range map[sock.State]int{sock.StateListen: 1, sock.StateEstablished: 4, sock.StateNewSynRecv: 3, sock.StateTimeWait: 10} {
+		if got, ok := TCPStateIndex(st); !ok || got != want {
+			t.Errorf("%v: %d %v, want %d", st, got, ok, want)
+		}
+	}
+}

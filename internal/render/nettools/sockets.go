@@ -167,7 +167,10 @@ func Listing(w, ew io.Writer, f *Flags, res *snapshot.Result, names Namer, group
 		}
 		return 0
 	}
-	if f.Programs {
+	// netstat loads its program cache (and warns about unreadable
+	// processes) only on its way into the Internet or the unix listing:
+	// -p with --ipx or -g alone says nothing.
+	if f.Programs && (any || f.TCP || f.SCTP || f.UDP || f.UDPLite || f.Raw || f.Unix) {
 		r.loadPrograms(res)
 	}
 	if any || f.TCP || f.SCTP || f.UDP || f.UDPLite || f.Raw {
