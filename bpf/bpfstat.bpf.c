@@ -68,18 +68,22 @@ struct owner {
 	__u64 cookie;
 };
 
-/* Primary owner store: lives and dies with the socket; BPF_F_CLONE hands the
- * listener's owner to every child the kernel clones from it. */
+/* Primary owner store: lives and dies with the socket. Not BPF_F_CLONE:
+ * copying the listener's storage into every passive child costs two
+ * allocations, two memcg charges and an RCU free per connection; children
+ * take their listener's owner from listener_by_port instead, as the
+ * non-BTF strategies do, and keep it in owner_by_sk. */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
 	__type(value, struct owner);
 } sk_owner SEC(".maps");
 
 /* Owners keyed by struct sock address, for what sk_storage cannot serve:
- * accept(2) by another process, MPTCP sockets (whose TCP subflows are
- * kernel sockets), and the non-BTF state strategies. Deleted at TCP CLOSE. */
+ * passive children, accept(2) (the acceptor and its descriptor), MPTCP
+ * sockets (whose TCP subflows are kernel sockets), and the non-BTF state
+ * strategies. Deleted at TCP CLOSE. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -98,8 +102,8 @@ struct listen_owner {
 	__u64 sk;
 };
 
-/* Listening ports' owners, for passive opens whose listener has no owner
- * of its own (MPTCP subflow listeners, non-BTF strategies). */
+/* Listening ports' owners, for passive opens: until accept(2), a child
+ * belongs to whoever listened on its port. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
@@ -203,7 +207,9 @@ static __always_inline void count_lost(void)
 		__sync_fetch_and_add(n, 1);
 }
 
-static __always_inline struct event *reserve(void)
+/* A zeroed event stamped now (bpf_ktime_get_ns, which callers that need
+ * the time themselves read only once). */
+static __always_inline struct event *reserve(__u64 now)
 {
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -211,12 +217,12 @@ static __always_inline struct event *reserve(void)
 		return NULL;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
-	e->ts_ns = bpf_ktime_get_ns();
+	e->ts_ns = now;
 	e->fd = -1;
 	return e;
 }
 
-static __always_inline struct unix_event *reserve_unix(void)
+static __always_inline struct unix_event *reserve_unix(__u64 now)
 {
 	struct unix_event *u = bpf_ringbuf_reserve(&events, sizeof(*u), 0);
 	if (!u) {
@@ -224,7 +230,7 @@ static __always_inline struct unix_event *reserve_unix(void)
 		return NULL;
 	}
 	__builtin_memset(u, 0, sizeof(*u));
-	u->ev.ts_ns = bpf_ktime_get_ns();
+	u->ev.ts_ns = now;
 	u->ev.fd = -1;
 	return u;
 }
@@ -267,6 +273,9 @@ static __always_inline bool set_owner(struct event *e, const struct owner *o, bo
 	if (!o || !o->pid)
 		return true;
 	__u32 pid = o->pid, tid = o->tid;
+	/* An owner that is running now has not exited: skip the lookups. */
+	if (inherit && pid == bpf_get_current_pid_tgid() >> 32)
+		inherit = false;
 	for (int i = 0; i < 3 && inherit; i++) { /* up to a double fork */
 		if (!bpf_map_lookup_elem(&exited, &pid))
 			break;
@@ -299,17 +308,71 @@ static __always_inline bool set_owner(struct event *e, const struct owner *o, bo
  */
 #define SK(btf, sk, field) ((btf) ? (sk)->field : BPF_CORE_READ(sk, field))
 
-/* Addresses, protocol and identity of a kernel socket (any context). */
-static __always_inline void fill_sock(struct event *e, struct sock *sk, const bool btf)
+/*
+ * Without BTF, every field is a helper call: what fill_sock needs from
+ * struct sock_common lies in its first SKC_HEAD bytes (88 on 6.x), read
+ * in one go. False, for the field by field reads, on a kernel where it
+ * does not (CO-RE constants: the verifier drops the dead branch).
+ */
+#define SKC_HEAD 96
+static __always_inline bool fill_sock_head(struct event *e, struct sock *sk)
 {
+	if (bpf_core_field_offset(struct sock_common, skc_v6_rcv_saddr) + 16 > SKC_HEAD ||
+	    bpf_core_field_offset(struct sock_common, skc_v6_daddr) + 16 > SKC_HEAD ||
+	    bpf_core_field_offset(struct sock_common, skc_net) + 8 > SKC_HEAD ||
+	    bpf_core_field_offset(struct sock_common, skc_family) + 2 > SKC_HEAD)
+		return false;
+	__u64 h[SKC_HEAD / 8];
+	if (bpf_probe_read_kernel(h, sizeof(h), sk))
+		return false;
+	struct sock_common *c = (struct sock_common *)h;
+	e->family = c->skc_family;
+	e->type = BPF_CORE_READ(sk, sk_type);
+	e->protocol = BPF_CORE_READ(sk, sk_protocol);
+	e->netns = BPF_CORE_READ(c->skc_net.net, ns.inum);
+	struct socket *so = BPF_CORE_READ(sk, sk_socket);
+	if (so)
+		e->inode = BPF_CORE_READ((struct socket_alloc *)so, vfs_inode.i_ino);
+	if (e->family == AF_UNIX) {
+		e->protocol = 0;
+		return true;
+	}
+	e->sport = c->skc_num;
+	if (!e->sport)
+		e->sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	e->dport = bpf_ntohs(c->skc_dport);
+	if (e->family == AF_INET) {
+		__u32 a = c->skc_rcv_saddr;
+		__builtin_memcpy(e->saddr, &a, 4);
+		a = c->skc_daddr;
+		__builtin_memcpy(e->daddr, &a, 4);
+	} else if (e->family == AF_INET6) {
+		__builtin_memcpy(e->saddr, c->skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
+		__builtin_memcpy(e->daddr, c->skc_v6_daddr.in6_u.u6_addr8, 16);
+	}
+	if (e->protocol == IPPROTO_MPTCP)
+		e->flags |= EVENT_F_MPTCP;
+	return true;
+}
+
+/* Addresses, protocol and identity of a kernel socket (any context). */
+static __always_inline void fill_sock(struct event *e, struct sock *sk, __u64 cookie, const bool btf)
+{
+	e->cookie = cookie;
+	if (!btf && fill_sock_head(e, sk))
+		return;
 	e->family = SK(btf, sk, __sk_common.skc_family);
 	e->type = SK(btf, sk, sk_type);
 	e->protocol = SK(btf, sk, sk_protocol);
 	struct net *net = SK(btf, sk, __sk_common.skc_net.net);
 	e->netns = btf ? net->ns.inum : BPF_CORE_READ(net, ns.inum);
-	e->cookie = btf ? bpf_get_socket_cookie(sk) : BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
 	struct socket *so = SK(btf, sk, sk_socket);
-	if (so)
+	/* A socket's file holds its inode (sock_alloc_file): plain loads on
+	 * BTF pointers, where the container_of cast needs a helper. */
+	struct file *f = btf && so ? so->file : NULL;
+	if (f)
+		e->inode = f->f_inode->i_ino;
+	else if (so)
 		e->inode = BPF_CORE_READ((struct socket_alloc *)so, vfs_inode.i_ino);
 	if (e->family == AF_UNIX) {
 		e->protocol = 0;
@@ -353,11 +416,14 @@ static __always_inline __u64 raw_cookie(struct sock *sk)
 	return BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
 }
 
-/* The MPTCP connection socket a TCP subflow belongs to, or NULL. */
-static __always_inline struct sock *mptcp_conn(struct sock *sk)
+/* The MPTCP connection socket a TCP subflow belongs to, or NULL. tp is
+ * the BTF tcp_sock (plain loads) or NULL (probe reads through sk). */
+static __always_inline struct sock *mptcp_conn(struct sock *sk, struct tcp_sock *btf_tp)
 {
 	struct tcp_sock *tp = (struct tcp_sock *)sk;
-	if (!bpf_core_field_exists(tp->is_mptcp) || !BPF_CORE_READ(tp, is_mptcp))
+	if (!bpf_core_field_exists(tp->is_mptcp))
+		return NULL;
+	if (btf_tp ? !btf_tp->is_mptcp : !BPF_CORE_READ(tp, is_mptcp))
 		return NULL;
 	struct mptcp_subflow_context *sf = BPF_CORE_READ((struct inet_connection_sock *)sk, icsk_ulp_data);
 	if (!sf)
@@ -379,19 +445,27 @@ static __always_inline int handle_state(struct sock *sk, int oldstate, int newst
 	__u64 now = bpf_ktime_get_ns();
 	__u64 cookie = btf ? bpf_get_socket_cookie(sk) : raw_cookie(sk);
 	struct owner *st = NULL, *o;
-	if (btf)
+	struct tcp_sock *tp = NULL;
+	if (btf) {
 		st = bpf_sk_storage_get(&sk_owner, sk, 0, 0);
-	o = owner_of(skp, cookie);
-	if (!o)
-		o = st;
-	struct sock *conn = mptcp_conn(sk);
-	if (!o && conn)
-		o = owner_of((__u64)conn, raw_cookie(conn));
+		tp = bpf_skc_to_tcp_sock(sk);
+	}
 	/* A child just cloned from its listener: its life starts now. */
 	bool child = tcp_set_state_only ? oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED
 					: newstate == TCP_SYN_RECV;
 	if (child && st)
 		st->start_ns = now;
+	/* A socket with sk_storage (created by a process, not cloned from a
+	 * listener) has its owner there, never in owner_by_sk: skip the
+	 * lookup. */
+	bool by_sk = !st;
+	o = by_sk ? owner_of(skp, cookie) : NULL;
+	if (!o)
+		o = st;
+	struct sock *conn = !btf || tp ? mptcp_conn(sk, tp) : NULL;
+	if (!o && conn)
+		o = owner_of((__u64)conn, raw_cookie(conn));
+	struct owner no; /* a new owner_by_sk entry, as stored */
 	if (!o && (newstate == TCP_SYN_RECV || oldstate == TCP_SYN_RECV)) {
 		struct listen_key k = {
 			.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum),
@@ -399,19 +473,19 @@ static __always_inline int handle_state(struct sock *sk, int oldstate, int newst
 		};
 		struct listen_owner *l = bpf_map_lookup_elem(&listener_by_port, &k);
 		if (l) {
-			struct owner no = l->owner;
+			no = l->owner;
 			no.start_ns = now;
 			no.cookie = cookie;
 			bpf_map_update_elem(&owner_by_sk, &skp, &no, BPF_ANY);
-			o = bpf_map_lookup_elem(&owner_by_sk, &skp);
+			o = &no;
 		}
 	}
 	if (!o && track_by_ptr && newstate == TCP_SYN_SENT) {
 		/* connect(2) runs in process context: adopt the caller. */
-		struct owner no = {.start_ns = now, .cookie = cookie};
+		no = (struct owner){.start_ns = now, .cookie = cookie};
 		owner_current(&no, -1);
 		bpf_map_update_elem(&owner_by_sk, &skp, &no, BPF_ANY);
-		o = bpf_map_lookup_elem(&owner_by_sk, &skp);
+		o = &no;
 	}
 
 	/* Copy before a CLOSE deletes the map element o may point into. */
@@ -422,8 +496,9 @@ static __always_inline int handle_state(struct sock *sk, int oldstate, int newst
 
 	bool closing = newstate == TCP_CLOSE;
 	if (closing) {
-		bpf_map_delete_elem(&owner_by_sk, &skp);
-		if (BPF_CORE_READ(sk, sk_socket)) {
+		if (by_sk)
+			bpf_map_delete_elem(&owner_by_sk, &skp);
+		if (SK(btf, sk, sk_socket)) {
 			/* still open: sock_release must not report it again */
 			__u8 one = 1;
 			if (cookie)
@@ -455,12 +530,11 @@ static __always_inline int handle_state(struct sock *sk, int oldstate, int newst
 		if (ts) {
 			__u64 at = *ts;
 			bpf_map_delete_elem(&synrecv_pending, &skp);
-			struct event *d = reserve();
+			struct event *d = reserve(at);
 			if (d) {
-				fill_sock(d, sk, btf);
+				fill_sock(d, sk, cookie, btf);
 				if (conn)
 					d->flags |= EVENT_F_MPTCP;
-				d->ts_ns = at;
 				d->kind = EVENT_STATE;
 				d->oldstate = TCP_LISTEN;
 				d->newstate = TCP_SYN_RECV;
@@ -472,10 +546,10 @@ static __always_inline int handle_state(struct sock *sk, int oldstate, int newst
 		}
 	}
 
-	struct event *e = reserve();
+	struct event *e = reserve(now);
 	if (!e)
 		return 0;
-	fill_sock(e, sk, btf);
+	fill_sock(e, sk, cookie, btf);
 	if (conn)
 		e->flags |= EVENT_F_MPTCP;
 	e->kind = closing ? EVENT_CLOSE : EVENT_STATE;
@@ -488,9 +562,14 @@ static __always_inline int handle_state(struct sock *sk, int oldstate, int newst
 	if (closing) {
 		if (start)
 			e->lifetime_ns = e->ts_ns - start;
-		struct tcp_sock *tp = (struct tcp_sock *)sk;
-		e->bytes_sent = BPF_CORE_READ(tp, bytes_acked);
-		e->bytes_received = BPF_CORE_READ(tp, bytes_received);
+		if (tp) {
+			e->bytes_sent = tp->bytes_acked;
+			e->bytes_received = tp->bytes_received;
+		} else if (!btf) {
+			struct tcp_sock *rtp = (struct tcp_sock *)sk;
+			e->bytes_sent = BPF_CORE_READ(rtp, bytes_acked);
+			e->bytes_received = BPF_CORE_READ(rtp, bytes_received);
+		}
 	}
 	bpf_ringbuf_submit(e, wakeup_flags());
 	return 0;
@@ -524,8 +603,9 @@ int state_tracepoint(struct trace_event_raw_inet_sock_set_state *ctx)
 	return handle_state((struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate, false);
 }
 
-/* pt_regs layouts: one object serves amd64 and arm64, so the first two
- * arguments are read through CO-RE flavours rather than __TARGET_ARCH. */
+/* pt_regs layouts: one object serves amd64 and arm64, so registers are
+ * read through CO-RE flavours rather than __TARGET_ARCH. arm64 keeps the
+ * first argument in orig_x0 once x0 holds the return value. */
 struct pt_regs___x86 {
 	unsigned long di;
 	unsigned long si;
@@ -533,6 +613,7 @@ struct pt_regs___x86 {
 
 struct pt_regs___arm64 {
 	unsigned long regs[31];
+	unsigned long orig_x0;
 } __attribute__((preserve_access_index));
 
 /* kprobe: for kernels older than the inet_sock_set_state tracepoint (4.16);
@@ -560,6 +641,10 @@ static __always_inline struct owner *cg_owner(struct bpf_sock *sk)
 	if (!o)
 		return NULL;
 	__u64 start = o->start_ns;
+	/* bind or connect by the thread that created it: nothing to update */
+	__u64 id = bpf_get_current_pid_tgid();
+	if (start && o->pid == id >> 32 && o->tid == (__u32)id && o->uid == (__u32)bpf_get_current_uid_gid())
+		return o;
 	owner_current(o, -1);
 	o->start_ns = start ? start : bpf_ktime_get_ns();
 	return o;
@@ -578,7 +663,7 @@ int cg_sock_create(struct bpf_sock *sk)
 
 static __always_inline void cg_event(struct bpf_sock *sk, __u64 cookie, struct owner *o, __u8 kind)
 {
-	struct event *e = reserve();
+	struct event *e = reserve(bpf_ktime_get_ns());
 	if (!e)
 		return;
 	e->kind = kind;
@@ -682,7 +767,7 @@ int cg_sock_release(struct bpf_sock *sk)
 		}
 	}
 	struct owner *o = bpf_sk_storage_get(&sk_owner, sk, 0, 0);
-	struct event *e = reserve();
+	struct event *e = reserve(bpf_ktime_get_ns());
 	if (!e)
 		return 1;
 	e->kind = EVENT_CLOSE;
@@ -712,16 +797,24 @@ int cg_sock_release(struct bpf_sock *sk)
 
 /* ------------------------------------------------------------------ syscalls */
 
-/* The socket behind the current task's descriptor fd, or NULL. */
+/*
+ * The socket behind the current task's descriptor fd, or NULL. The walk to
+ * the descriptor table is plain loads on the BTF task pointer; the slot
+ * and what hangs off the file take probe reads. sys_enter_close runs this
+ * for every close(2) on the host.
+ */
 static __always_inline struct sock *fd_sock(long fd, struct file **fp)
 {
 	if (fd < 0)
 		return NULL;
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct files_struct *files = t->files;
+	if (!files)
 		return NULL;
-	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct fdtable *fdt = files->fdt;
+	if (!fdt || fd >= fdt->max_fds)
+		return NULL;
+	struct file **fds = fdt->fd;
 	struct file *f = NULL;
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	if (!f)
@@ -737,58 +830,92 @@ static __always_inline struct sock *fd_sock(long fd, struct file **fp)
 	return BPF_CORE_READ(so, sk);
 }
 
-/* Emit a process-context event about the socket behind fd. */
-static __always_inline struct sock *fd_event(long fd, __u8 kind, struct owner *ow)
+/* What the syscall hooks need to know about a socket after its event. */
+struct sock_id {
+	__u64 cookie;
+	__u32 netns;
+	__u16 family;
+	__u16 protocol;
+	__u16 sport;
+	__u8 type;
+};
+
+static __always_inline void read_sock_id(struct sock *sk, struct sock_id *id)
 {
-	struct sock *sk = fd_sock(fd, NULL);
-	if (!sk)
-		return NULL;
-	struct owner o = {.start_ns = bpf_ktime_get_ns()};
+	id->cookie = raw_cookie(sk);
+	id->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	id->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	id->protocol = BPF_CORE_READ(sk, sk_protocol);
+	id->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	id->type = BPF_CORE_READ(sk, sk_type);
+}
+
+static __always_inline bool id_is_tcp(const struct sock_id *id)
+{
+	return id->family != AF_UNIX && id->type == SOCK_STREAM &&
+	       (id->protocol == IPPROTO_TCP || id->protocol == IPPROTO_MPTCP);
+}
+
+/* Emit a process-context event about sk, the socket behind fd; its owner
+ * (the current task) into ow and its identity into id, if asked. */
+static __always_inline void fd_event(long fd, struct sock *sk, __u8 kind, struct owner *ow, struct sock_id *id)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct owner o = {.start_ns = now};
 	owner_current(&o, fd);
 	if (ow)
 		*ow = o;
 	struct event *e;
 	if (BPF_CORE_READ(sk, __sk_common.skc_family) == AF_UNIX) {
-		struct unix_event *u = reserve_unix();
+		struct unix_event *u = reserve_unix(now);
 		if (!u)
-			return sk;
+			goto lost;
 		fill_unix_path(u, sk);
 		e = &u->ev;
 	} else {
-		e = reserve();
+		e = reserve(now);
 		if (!e)
-			return sk;
+			goto lost;
 	}
-	fill_sock(e, sk, false);
+	fill_sock(e, sk, raw_cookie(sk), false);
 	e->kind = kind;
 	if (kind == EVENT_LISTEN && e->family != AF_UNIX) {
 		/* TCP numbering; unix sockets use SS_* states, left unset */
 		e->oldstate = TCP_CLOSE;
 		e->newstate = TCP_LISTEN;
 	}
+	if (id) {
+		id->cookie = e->cookie;
+		id->netns = e->netns;
+		id->family = e->family;
+		id->protocol = e->family == AF_UNIX ? 0 : e->protocol;
+		id->sport = e->sport;
+		id->type = e->type;
+	}
 	if (!set_owner(e, &o, false)) {
 		bpf_ringbuf_discard(e, 0);
-		return sk;
+		return;
 	}
 	bpf_ringbuf_submit(e, wakeup_flags());
-	return sk;
-}
-
-static __always_inline bool is_tcp(struct sock *sk)
-{
-	__u16 p = BPF_CORE_READ(sk, sk_protocol);
-	return BPF_CORE_READ(sk, sk_type) == SOCK_STREAM && (p == IPPROTO_TCP || p == IPPROTO_MPTCP);
+	return;
+lost:
+	if (id)
+		read_sock_id(sk, id);
 }
 
 static __always_inline void new_socket(long fd)
 {
-	struct owner o;
-	struct sock *sk = fd_event(fd, EVENT_SOCKET, &o);
-	if (!sk || !is_tcp(sk))
+	struct sock *sk = fd_sock(fd, NULL);
+	if (!sk)
 		return;
-	if (track_by_ptr || BPF_CORE_READ(sk, sk_protocol) == IPPROTO_MPTCP) {
+	struct owner o;
+	struct sock_id id;
+	fd_event(fd, sk, EVENT_SOCKET, &o, &id);
+	if (!id_is_tcp(&id))
+		return;
+	if (track_by_ptr || id.protocol == IPPROTO_MPTCP) {
 		__u64 skp = (__u64)sk;
-		o.cookie = raw_cookie(sk);
+		o.cookie = id.cookie;
 		bpf_map_update_elem(&owner_by_sk, &skp, &o, BPF_ANY);
 	}
 }
@@ -846,66 +973,47 @@ int sys_exit_listen(struct trace_event_raw_sys_exit *ctx)
 	bpf_map_delete_elem(&sys_args, &tid);
 	if (ctx->ret != 0)
 		return 0;
+	struct sock *sk = fd_sock(fd, NULL);
+	if (!sk)
+		return 0;
 	struct owner o;
-	struct sock *sk = fd_event(fd, EVENT_LISTEN, &o);
-	if (!sk || !is_tcp(sk))
+	struct sock_id id;
+	fd_event(fd, sk, EVENT_LISTEN, &o, &id);
+	if (!id_is_tcp(&id))
 		return 0;
 	struct listen_owner l = {.owner = o, .sk = (__u64)sk};
 	l.owner.fd = -1;
-	struct listen_key k = {
-		.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum),
-		.port = BPF_CORE_READ(sk, __sk_common.skc_num),
-	};
+	struct listen_key k = {.netns = id.netns, .port = id.sport};
 	bpf_map_update_elem(&listener_by_port, &k, &l, BPF_ANY);
 	return 0;
 }
 
-/* bind(2) and connect(2) of unix sockets; inet ones go through the cgroup
- * hooks. The descriptor is stashed at entry, only for AF_UNIX addresses:
- * every connect(2) on the host passes here. */
-static __always_inline void stash_fd(__u64 fd, __u64 uaddr)
-{
-	__u16 family = 0;
-	if (bpf_probe_read_user(&family, sizeof(family), (void *)uaddr) || family != AF_UNIX)
-		return;
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	bpf_map_update_elem(&sys_args, &tid, &fd, BPF_ANY);
-}
-
+/*
+ * bind(2) and connect(2) of unix sockets; inet ones go through the cgroup
+ * hooks. Only the exit is hooked: every connect(2) on the host passes
+ * here, most fail (EINPROGRESS) and stop at the return value, and the
+ * descriptor of the rest is still in the task's saved registers.
+ */
 static __always_inline void unix_call_done(long ret, __u8 kind)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u64 *fdp = bpf_map_lookup_elem(&sys_args, &tid);
-	if (!fdp)
-		return;
-	long fd = (long)*fdp;
-	bpf_map_delete_elem(&sys_args, &tid);
 	if (ret != 0)
 		return;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	long fd;
+	if (bpf_core_field_exists(((struct pt_regs___x86 *)regs)->di))
+		fd = (int)BPF_CORE_READ((struct pt_regs___x86 *)regs, di);
+	else
+		fd = (int)BPF_CORE_READ((struct pt_regs___arm64 *)regs, orig_x0);
 	struct sock *sk = fd_sock(fd, NULL);
 	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_family) != AF_UNIX)
 		return;
-	fd_event(fd, kind, NULL);
-}
-
-SEC("tracepoint/syscalls/sys_enter_bind")
-int sys_enter_bind(struct trace_event_raw_sys_enter *ctx)
-{
-	stash_fd(ctx->args[0], ctx->args[1]);
-	return 0;
+	fd_event(fd, sk, kind, NULL, NULL);
 }
 
 SEC("tracepoint/syscalls/sys_exit_bind")
 int sys_exit_bind(struct trace_event_raw_sys_exit *ctx)
 {
 	unix_call_done(ctx->ret, EVENT_BIND);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_connect")
-int sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
-{
-	stash_fd(ctx->args[0], ctx->args[1]);
 	return 0;
 }
 
@@ -918,13 +1026,19 @@ int sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 
 static __always_inline void accepted(long fd)
 {
-	struct owner o;
-	struct sock *sk = fd_event(fd, EVENT_ACCEPT, &o);
-	if (!sk || !is_tcp(sk))
+	struct sock *sk = fd_sock(fd, NULL);
+	if (!sk)
 		return;
-	/* The acceptor owns it from now on, whoever owned the listener. */
+	struct owner o;
+	struct sock_id id;
+	fd_event(fd, sk, EVENT_ACCEPT, &o, &id);
+	if (!id_is_tcp(&id))
+		return;
+	/* The acceptor owns it from now on, whoever owned the listener. A
+	 * whole new value, not edited in place: a state event on another CPU
+	 * may be reading the old one. */
 	__u64 skp = (__u64)sk;
-	o.cookie = raw_cookie(sk);
+	o.cookie = id.cookie;
 	struct owner *old = owner_of(skp, o.cookie);
 	o.start_ns = old ? old->start_ns : 0;
 	bpf_map_update_elem(&owner_by_sk, &skp, &o, BPF_ANY);
@@ -954,7 +1068,7 @@ int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
 	struct sock *sk = fd_sock(fd, &f);
 	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_family) != AF_UNIX || file_refs(f) != 1)
 		return 0;
-	fd_event(fd, EVENT_CLOSE, NULL);
+	fd_event(fd, sk, EVENT_CLOSE, NULL, NULL);
 	return 0;
 }
 

@@ -128,9 +128,7 @@ const (
 	BpfstatProgStateRawTp         = "state_raw_tp"
 	BpfstatProgStateTpBtf         = "state_tp_btf"
 	BpfstatProgStateTracepoint    = "state_tracepoint"
-	BpfstatProgSysEnterBind       = "sys_enter_bind"
 	BpfstatProgSysEnterClose      = "sys_enter_close"
-	BpfstatProgSysEnterConnect    = "sys_enter_connect"
 	BpfstatProgSysEnterListen     = "sys_enter_listen"
 	BpfstatProgSysEnterSocketpair = "sys_enter_socketpair"
 	BpfstatProgSysExitAccept      = "sys_exit_accept"
@@ -206,9 +204,7 @@ type BpfstatProgramSpecs struct {
 	StateRawTp         *ebpf.ProgramSpec `ebpf:"state_raw_tp"`
 	StateTpBtf         *ebpf.ProgramSpec `ebpf:"state_tp_btf"`
 	StateTracepoint    *ebpf.ProgramSpec `ebpf:"state_tracepoint"`
-	SysEnterBind       *ebpf.ProgramSpec `ebpf:"sys_enter_bind"`
 	SysEnterClose      *ebpf.ProgramSpec `ebpf:"sys_enter_close"`
-	SysEnterConnect    *ebpf.ProgramSpec `ebpf:"sys_enter_connect"`
 	SysEnterListen     *ebpf.ProgramSpec `ebpf:"sys_enter_listen"`
 	SysEnterSocketpair *ebpf.ProgramSpec `ebpf:"sys_enter_socketpair"`
 	SysExitAccept      *ebpf.ProgramSpec `ebpf:"sys_exit_accept"`
@@ -332,9 +328,7 @@ type BpfstatPrograms struct {
 	StateRawTp         *ebpf.Program `ebpf:"state_raw_tp"`
 	StateTpBtf         *ebpf.Program `ebpf:"state_tp_btf"`
 	StateTracepoint    *ebpf.Program `ebpf:"state_tracepoint"`
-	SysEnterBind       *ebpf.Program `ebpf:"sys_enter_bind"`
 	SysEnterClose      *ebpf.Program `ebpf:"sys_enter_close"`
-	SysEnterConnect    *ebpf.Program `ebpf:"sys_enter_connect"`
 	SysEnterListen     *ebpf.Program `ebpf:"sys_enter_listen"`
 	SysEnterSocketpair *ebpf.Program `ebpf:"sys_enter_socketpair"`
 	SysExitAccept      *ebpf.Program `ebpf:"sys_exit_accept"`
@@ -362,9 +356,7 @@ func (p *BpfstatPrograms) Close() error {
 		p.StateRawTp,
 		p.StateTpBtf,
 		p.StateTracepoint,
-		p.SysEnterBind,
 		p.SysEnterClose,
-		p.SysEnterConnect,
 		p.SysEnterListen,
 		p.SysEnterSocketpair,
 		p.SysExitAccept,

@@ -10,8 +10,9 @@
 //
 // Owners are recorded in process context and reported on every event,
 // softirq-driven ones included (SYN_RECV->ESTABLISHED, FIN from the peer,
-// TIME_WAIT): the creator, then whoever accept(2)s a connection; a socket
-// whose owner exited belongs to the child it forked.
+// TIME_WAIT): the creator, then whoever accept(2)s a connection (until
+// then, a passive connection belongs to whoever listen(2)ed on its port);
+// a socket whose owner exited belongs to the child it forked.
 //
 // MPTCP (Go 1.24+ listens with IPPROTO_MPTCP): reported as TCP with
 // Event.MPTCP set. The MPTCP socket itself appears in socket, bind, listen,
