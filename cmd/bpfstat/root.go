@@ -32,7 +32,7 @@ func runWith(argv []string, stdout, stderr io.Writer) int {
 		args = append([]string{name}, args...)
 	}
 	var err error
-	if len(args) > 0 && name != "netstat" && isSubcommand(root, args[0]) {
+	if len(args) > 0 && isSubcommand(root, args[0]) {
 		root.SetArgs(args)
 		err = root.Execute()
 	} else {

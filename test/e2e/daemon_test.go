@@ -235,8 +235,11 @@ func TestDaemonCacheFollowsChanges(t *testing.T) {
 		t.Errorf("--fresh listing lacks the new listener %s:\n%s%s", addr, r.stdout, r.stderr)
 	}
 	compare("--fresh")
-	if st := daemonStats(t, d); st["cacheDumpsChanged"] < 3 || st["listingFresh"] == 0 {
-		t.Errorf("cache counters %v: want the dump replaced at least 3 times and a fresh listing", st)
+	// The listener's opening and its closing each replaced the cached
+	// dump (whether the cache's first fill counts too depends on whether
+	// a background refresh ran before the first query).
+	if st := daemonStats(t, d); st["cacheDumpsChanged"] < 2 || st["listingFresh"] == 0 {
+		t.Errorf("cache counters %v: want the dump replaced at least twice and a fresh listing", st)
 	}
 	// The background refresh reaches the client's namespace after the
 	// client has exited: some refresh finds nothing changed (bounded
