@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -106,10 +108,29 @@ func TestIntegrationFollow(t *testing.T) {
 		t.Skip("--follow loads eBPF programs: needs root on Linux")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb bytes.Buffer
+	var out, errb lockedBuffer
 	done := make(chan error, 1)
 	go func() { done <- runFollow(ctx, &out, &errb, followOptions{JSON: true, TCP: true, includeSelf: true}) }()
-	time.Sleep(time.Second) // let it attach; the check below is on content, not time
+	// Attaching takes longer on a busy machine: probe with throwaway
+	// connections until one is reported (bounded), then test.
+	for i := 0; ; i++ {
+		if i == 300 {
+			t.Fatalf("--follow reported no probe connection in 30 s (stderr %q)", errb.String())
+		}
+		pl, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pc, err := net.Dial("tcp4", pl.Addr().String())
+		if err == nil {
+			pc.Close()
+		}
+		pl.Close()
+		time.Sleep(100 * time.Millisecond)
+		if strings.Contains(out.String(), fmt.Sprintf(`"dport":%d`, pl.Addr().(*net.TCPAddr).Port)) {
+			break
+		}
+	}
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -143,4 +164,22 @@ func TestIntegrationFollow(t *testing.T) {
 			t.Errorf("no %s event for our connection; saw %v", want, seen)
 		}
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe to read while runFollow writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
