@@ -103,25 +103,13 @@ func (l *linuxRun) aftransOpt(arg string, ew io.Writer) bool {
 				fmt.Fprint(ew, "Too much address family arguments.\n")
 				return true
 			}
-			switch t.name {
-			case "inet":
-				l.f.Inet = true
-			case "inet6":
-				l.f.Inet6 = true
-			case "unix":
-				l.f.Unix = true
-			case "ipx":
-				l.f.IPX = true
-			case "ax25":
-				l.f.AX25 = true
-			case "x25":
-				l.f.X25 = true
-			case "netrom":
-				l.f.NetROM = true
-			case "rose":
-				l.f.Rose = true
-			case "bluetooth":
-				l.f.Bluetooth = true
+			// ddp, ec and ash only name the family: netstat lists none.
+			if flag := map[string]*bool{
+				"inet": &l.f.Inet, "inet6": &l.f.Inet6, "unix": &l.f.Unix, "ipx": &l.f.IPX,
+				"ax25": &l.f.AX25, "x25": &l.f.X25, "netrom": &l.f.NetROM, "rose": &l.f.Rose,
+				"bluetooth": &l.f.Bluetooth,
+			}[t.name]; flag != nil {
+				*flag = true
 			}
 			if l.afname != "" {
 				l.afname += ","

@@ -67,20 +67,13 @@ func (f *Flags) Normalize(statistics bool) {
 func (f *Flags) Wants() (protos []sock.Proto, fams []sock.Family) {
 	any := f.Arg == 0
 	protos = []sock.Proto{} // non-nil: none unless added (e.g. -g alone)
-	if any || f.TCP {
-		protos = append(protos, sock.ProtoTCP)
-	}
-	if any || f.UDP {
-		protos = append(protos, sock.ProtoUDP)
-	}
-	if any || f.UDPLite {
-		protos = append(protos, sock.ProtoUDPLite)
-	}
-	if any || f.Raw {
-		protos = append(protos, sock.ProtoRaw)
-	}
-	if any || f.Unix {
-		protos = append(protos, sock.ProtoUnix)
+	for _, w := range []struct {
+		on bool
+		p  sock.Proto
+	}{{f.TCP, sock.ProtoTCP}, {f.UDP, sock.ProtoUDP}, {f.UDPLite, sock.ProtoUDPLite}, {f.Raw, sock.ProtoRaw}, {f.Unix, sock.ProtoUnix}} {
+		if any || w.on {
+			protos = append(protos, w.p)
+		}
 	}
 	if any || f.Inet {
 		fams = append(fams, sock.FamilyInet)
