@@ -368,23 +368,10 @@ func (r *renderer) inetLine(s *sock.Socket, table string) {
 		if s.State <= sock.StateClosing {
 			state = tcpStateName(s.State)
 		}
-		// "%-4s  %6ld %6ld %-*s %-*s %-11s"
-		b := r.buf[:0]
-		b = padRight(b, prot, 4)
-		b = append(b, "  "...)
-		b = padLeftInt(b, int64(s.RecvQ), 6)
-		b = append(b, ' ')
-		b = padLeftInt(b, int64(s.SendQ), 6)
-		b = append(b, ' ')
-		b = padRight(b, local, 23)
-		b = append(b, ' ')
-		b = padRight(b, remote, 23)
-		b = append(b, ' ')
-		b = padRight(b, state, 11)
-		r.buf = b
-		r.w.Write(b)
+		r.inetRow(prot, 4, "  ", s, local, remote, state) // "%-4s  %6ld %6ld %-*s %-*s %-11s"
 	case sock.ProtoRaw:
-		fmt.Fprintf(r.w, "%-4s  %6d %6d %-23s %-23s %-11d", prot, int64(s.RecvQ), int64(s.SendQ), local, remote, int32(s.State))
+		// "%-4s  %6ld %6ld %-23s %-23s %-11d": raw prints the state number.
+		r.inetRow(prot, 4, "  ", s, local, remote, strconv.Itoa(int(int32(s.State))))
 	default:
 		state := "UNKNOWN"
 		switch s.State {
@@ -393,23 +380,30 @@ func (r *renderer) inetLine(s *sock.Socket, table string) {
 		case sock.StateClose:
 			state = ""
 		}
-		// "%-5s %6ld %6ld %-23s %-23s %-11s"
-		b := r.buf[:0]
-		b = padRight(b, prot, 5)
-		b = append(b, ' ')
-		b = padLeftInt(b, int64(s.RecvQ), 6)
-		b = append(b, ' ')
-		b = padLeftInt(b, int64(s.SendQ), 6)
-		b = append(b, ' ')
-		b = padRight(b, local, 23)
-		b = append(b, ' ')
-		b = padRight(b, remote, 23)
-		b = append(b, ' ')
-		b = padRight(b, state, 11)
-		r.buf = b
-		r.w.Write(b)
+		r.inetRow(prot, 5, " ", s, local, remote, state) // "%-5s %6ld %6ld %-23s %-23s %-11s"
 	}
 	r.finish(s.UID, s.Inode, timers)
+}
+
+// inetRow writes the columns tcp_do_one, udp_do_one and raw_do_one share:
+// the protocol left-justified in protWidth and followed by gap, the two
+// queues in 6, the addresses in at least 23 (never cut: -W may make
+// them longer) and the state in 11.
+func (r *renderer) inetRow(prot string, protWidth int, gap string, s *sock.Socket, local, remote, state string) {
+	b := r.buf[:0]
+	b = padRight(b, prot, protWidth)
+	b = append(b, gap...)
+	b = padLeftInt(b, int64(s.RecvQ), 6)
+	b = append(b, ' ')
+	b = padLeftInt(b, int64(s.SendQ), 6)
+	b = append(b, ' ')
+	b = padRight(b, local, 23)
+	b = append(b, ' ')
+	b = padRight(b, remote, 23)
+	b = append(b, ' ')
+	b = padRight(b, state, 11)
+	r.buf = b
+	r.w.Write(b)
 }
 
 func tcpStateName(s sock.State) string {
