@@ -127,6 +127,22 @@ const (
 )
 
 func fastWith(fd int, root, procNet string, opts Options) (Result, error) {
+	// Owners come from a walk of every process (or a BPF iterator), which
+	// needs nothing from the dump: it runs on another core meanwhile.
+	type ownersOut struct {
+		owners map[uint64][]sock.Owner
+		denied bool
+		err    error
+	}
+	var ownersCh chan ownersOut
+	if opts.Owners {
+		ownersCh = make(chan ownersOut, 1)
+		go func() {
+			var o ownersOut
+			o.owners, o.denied, o.err = FastOwners(root)
+			ownersCh <- o
+		}()
+	}
 	var res Result
 	// Size the result once: a 100k-socket dump appended one by one copies
 	// the growing slice a dozen times.
@@ -188,12 +204,12 @@ func fastWith(fd int, root, procNet string, opts Options) (Result, error) {
 			res.Missing = append(res.Missing, x.name)
 		}
 	}
-	if opts.Owners {
-		owners, denied, err := FastOwners(root)
-		if err != nil {
-			return res, err
+	if ownersCh != nil {
+		o := <-ownersCh
+		if o.err != nil {
+			return res, o.err
 		}
-		res.attachOwners(owners, denied)
+		res.attachOwners(o.owners, o.denied)
 	}
 	return res, nil
 }

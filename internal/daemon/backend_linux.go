@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/metrics"
 	"slices"
 	"strconv"
 	"sync"
@@ -141,6 +142,16 @@ func (b *Backend) Answer(ctx context.Context, req daemonproto.Request, peer Peer
 		hdr.Stats["listingFresh"] = c.fresh.Load()
 		hdr.Stats["cacheDumps"] = c.refreshes.Load()
 		hdr.Stats["cacheDumpsChanged"] = c.changed.Load()
+		// The Go heap as of the last collection, and what the runtime
+		// holds from the system: where the daemon's memory goes.
+		ms := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/total:bytes"},
+			{Name: "/memory/classes/heap/released:bytes"}}
+		metrics.Read(ms)
+		for i, k := range []string{"heapLiveBytes", "runtimeMappedBytes", "heapReleasedBytes"} {
+			if ms[i].Value.Kind() == metrics.KindUint64 {
+				hdr.Stats[k] = ms[i].Value.Uint64()
+			}
+		}
 		return hdr, nil
 	}
 	targets := map[uint64]string{}

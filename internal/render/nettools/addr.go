@@ -36,14 +36,18 @@ func fixV4(s string, a netip.Addr) string {
 // hostString is net-tools' ap->sprint: INET_sprint or INET6_sprint,
 // memoised per address (listings repeat a few addresses many times).
 func (r *renderer) hostString(a netip.Addr) string {
-	if h, ok := r.hosts[a]; ok {
-		return h
+	if a == r.lastAddr && r.lastHost != "" {
+		return r.lastHost
 	}
-	h := r.hostStringUncached(a)
-	if r.hosts == nil {
-		r.hosts = make(map[netip.Addr]string)
+	h, ok := r.hosts[a]
+	if !ok {
+		h = r.hostStringUncached(a)
+		if r.hosts == nil {
+			r.hosts = make(map[netip.Addr]string)
+		}
+		r.hosts[a] = h
 	}
-	r.hosts[a] = h
+	r.lastAddr, r.lastHost = a, h
 	return h
 }
 
@@ -86,6 +90,27 @@ type portKey struct {
 
 // portString is net-tools' get_sname, memoised.
 func (r *renderer) portString(port uint16, proto string) string {
+	var idx uint32
+	switch proto {
+	case "tcp":
+		idx = 1
+	case "udp":
+		idx = 2
+	case "raw":
+		idx = 3
+	}
+	if idx != 0 {
+		k := idx<<16 | uint32(port)
+		if p, ok := r.numPort[k]; ok {
+			return p
+		}
+		p := r.portStringUncached(port, proto)
+		if r.numPort == nil {
+			r.numPort = make(map[uint32]string)
+		}
+		r.numPort[k] = p
+		return p
+	}
 	k := portKey{port, proto}
 	if p, ok := r.ports[k]; ok {
 		return p
@@ -113,19 +138,34 @@ func (r *renderer) portStringUncached(port uint16, proto string) string {
 	return strconv.Itoa(int(port))
 }
 
-// addrPort is net-tools' addr_do_one with short_len 22.
-func (r *renderer) addrPort(ap netip.AddrPort, proto string) string {
+// appendAddrPort appends net-tools' addr_do_one with short_len 22: host
+// and port, both cut so they fit 22 bytes unless -W, the whole cut to 127.
+func (r *renderer) appendAddrPort(b []byte, ap netip.AddrPort, proto string) []byte {
 	const short = 22
 	host := r.hostString(ap.Addr())
-	port := r.portString(ap.Port(), proto)
+	var port []byte
+	if r.numPorts && ap.Port() != 0 {
+		port = strconv.AppendUint(r.port[:0], uint64(ap.Port()), 10)
+	} else {
+		port = append(r.port[:0], r.portString(ap.Port(), proto)...)
+	}
+	r.port = port
+	start := len(b)
 	if !r.wide && len(host)+len(port) > short {
 		pl := min(len(port), short-4)
 		al := short - pl
-		s := host[:min(al, len(host))] + ":" + port[:pl]
-		return clip(s, 127)
+		b = append(b, host[:min(al, len(host))]...)
+		b = append(b, ':')
+		b = append(b, port[:pl]...)
+	} else {
+		b = append(b, host...)
+		b = append(b, ':')
+		b = append(b, port...)
 	}
-	s := host + ":" + port
-	return clip(s, 127)
+	if len(b)-start > 127 {
+		b = b[:start+127]
+	}
+	return b
 }
 
 func clip(s string, n int) string {

@@ -36,7 +36,7 @@ func TestAddrPortTruncation(t *testing.T) {
 		{netip.MustParseAddrPort("[::ffff:127.0.0.1]:80"), true, false, "127.0.0.1:80"},
 	} {
 		r := &renderer{Flags: &Flags{}, names: namer, numHosts: c.numeric, numPorts: c.numeric, wide: c.wide}
-		if got := r.addrPort(c.ap, "tcp"); got != c.want {
+		if got := string(r.appendAddrPort(nil, c.ap, "tcp")); got != c.want {
 			t.Errorf("addrPort(%v, numeric=%v, wide=%v) = %q, want %q", c.ap, c.numeric, c.wide, got, c.want)
 		}
 	}

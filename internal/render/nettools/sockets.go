@@ -93,10 +93,16 @@ type renderer struct {
 	numHosts bool
 	numPorts bool
 	wide     bool
-	prog     map[uint64]string
+	progs    map[int32]progText
 	buf      []byte // line scratch
 	hosts    map[netip.Addr]string
 	ports    map[portKey]string
+	numPort  map[uint32]string // portString's memo for tcp, udp and raw
+	lastAddr netip.Addr        // hostString's one-entry memo
+	lastHost string
+	local    []byte // inetLine scratch
+	remote   []byte
+	port     []byte
 }
 
 // Listing prints one socket listing (netstat's main loop body without
@@ -298,18 +304,11 @@ func tableOf(s *sock.Socket) string {
 	return t
 }
 
-// loadPrograms builds netstat's inode -> "PID/Program" cache: the first
-// holder in /proc order (lowest pid) wins, cut to 19 bytes.
+// loadPrograms is where netstat loads its inode -> "PID/Program" cache
+// and warns about processes it could not read. The cache is the sockets'
+// own Owners here (see progOf), so only the warning is left to print.
 func (r *renderer) loadPrograms(res *snapshot.Result) {
-	r.prog = make(map[uint64]string, len(res.Sockets))
-	for i := range res.Sockets {
-		s := &res.Sockets[i]
-		if len(s.Owners) == 0 || s.Inode == 0 {
-			continue
-		}
-		o := s.Owners[0]
-		r.prog[s.Inode] = clip(strconv.Itoa(int(o.PID))+"/"+o.Program, 19)
-	}
+	r.progs = make(map[int32]progText)
 	if !res.OwnersDenied {
 		return
 	}
@@ -321,11 +320,27 @@ func (r *renderer) loadPrograms(res *snapshot.Result) {
 	fmt.Fprint(r.ew, "(Not all processes could be identified, non-owned process info\n will not be shown, you would have to be root to see it all.)\n")
 }
 
-func (r *renderer) progOf(inode uint64) string {
-	if p, ok := r.prog[inode]; ok {
-		return p
+// progText is one process's "PID/Program" column, cut to 19 bytes.
+type progText struct{ program, text string }
+
+// progOf is netstat's program cache lookup for socket s: its first holder
+// in /proc order (lowest pid), "PID/Program" cut to 19 bytes, or "-".
+// Sockets have distinct inodes, so the socket's own Owners are what an
+// inode-keyed cache would find; texts are memoised per process.
+func (r *renderer) progOf(s *sock.Socket) string {
+	if s.Inode == 0 || len(s.Owners) == 0 {
+		return "-"
 	}
-	return "-"
+	o := &s.Owners[0]
+	if p, ok := r.progs[o.PID]; ok && p.program == o.Program {
+		return p.text
+	}
+	t := clip(strconv.Itoa(int(o.PID))+"/"+o.Program, 19)
+	if r.progs == nil {
+		r.progs = make(map[int32]progText)
+	}
+	r.progs[o.PID] = progText{o.Program, t}
+	return t
 }
 
 func (r *renderer) inetLine(s *sock.Socket, table string) {
@@ -356,8 +371,9 @@ func (r *renderer) inetLine(s *sock.Socket, table string) {
 	case sock.ProtoRaw:
 		svc = "raw"
 	}
-	local := r.addrPort(s.Local, svc)
-	remote := r.addrPort(s.Remote, svc)
+	r.local = r.appendAddrPort(r.local[:0], s.Local, svc)
+	r.remote = r.appendAddrPort(r.remote[:0], s.Remote, svc)
+	local, remote := r.local, r.remote
 	var timers string
 	if r.Timers {
 		timers = r.timerString(s)
@@ -382,14 +398,14 @@ func (r *renderer) inetLine(s *sock.Socket, table string) {
 		}
 		r.inetRow(prot, 5, " ", s, local, remote, state) // "%-5s %6ld %6ld %-23s %-23s %-11s"
 	}
-	r.finish(s.UID, s.Inode, timers)
+	r.finish(s, timers)
 }
 
 // inetRow writes the columns tcp_do_one, udp_do_one and raw_do_one share:
 // the protocol left-justified in protWidth and followed by gap, the two
 // queues in 6, the addresses in at least 23 (never cut: -W may make
 // them longer) and the state in 11.
-func (r *renderer) inetRow(prot string, protWidth int, gap string, s *sock.Socket, local, remote, state string) {
+func (r *renderer) inetRow(prot string, protWidth int, gap string, s *sock.Socket, local, remote []byte, state string) {
 	b := r.buf[:0]
 	b = padRight(b, prot, protWidth)
 	b = append(b, gap...)
@@ -453,7 +469,8 @@ func (r *renderer) timerString(s *sock.Socket) string {
 }
 
 // finish is net-tools' finish_this_one.
-func (r *renderer) finish(uid uint32, inode uint64, timers string) {
+func (r *renderer) finish(s *sock.Socket, timers string) {
+	uid, inode := s.UID, s.Inode
 	if r.Extend > 1 {
 		if n := r.names.User(uid); !r.NumUsers && n != "" {
 			fmt.Fprintf(r.w, " %-10s ", n)
@@ -463,7 +480,7 @@ func (r *renderer) finish(uid uint32, inode uint64, timers string) {
 		fmt.Fprintf(r.w, "%-10d", inode)
 	}
 	if r.Programs {
-		r.buf = padRight(append(r.buf[:0], ' '), r.progOf(inode), 20)
+		r.buf = padRight(append(r.buf[:0], ' '), r.progOf(s), 20)
 		r.w.Write(r.buf)
 	}
 	if r.Timers {
@@ -474,7 +491,7 @@ func (r *renderer) finish(uid uint32, inode uint64, timers string) {
 }
 
 // padRight appends s left-justified in a field of width w (printf %-*s).
-func padRight(b []byte, s string, w int) []byte {
+func padRight[T string | []byte](b []byte, s T, w int) []byte {
 	b = append(b, s...)
 	for i := len(s); i < w; i++ {
 		b = append(b, ' ')
@@ -559,7 +576,7 @@ func (r *renderer) unixLine(s *sock.Socket) {
 	if r.Programs {
 		p := "-"
 		if !s.NoInode {
-			p = r.progOf(s.Inode)
+			p = r.progOf(s)
 		}
 		fmt.Fprintf(r.w, " %-20s", p)
 	}
