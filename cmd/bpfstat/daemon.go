@@ -61,7 +61,7 @@ bpfstat --fresh asks for a dump at query time.`,
 				// short-lived garbage. A tighter GC keeps RSS near the
 				// table's size (the 300 B/socket budget) for a few ms of
 				// CPU per query.
-				debug.SetGCPercent(50)
+				debug.SetGCPercent(25)
 			}
 			if path := os.Getenv("BPFSTAT_DAEMON_CPUPROFILE"); path != "" {
 				// Profiling hook for bench work: CPU profile until exit.
@@ -69,6 +69,15 @@ bpfstat --fresh asks for a dump at query time.`,
 					pprof.StartCPUProfile(f)
 					defer pprof.StopCPUProfile()
 				}
+			}
+			if path := os.Getenv("BPFSTAT_DAEMON_HEAPPROFILE"); path != "" {
+				// Profiling hook for bench work: the heap at exit.
+				defer func() {
+					if f, err := os.Create(path); err == nil {
+						pprof.Lookup("heap").WriteTo(f, 0)
+						f.Close()
+					}
+				}()
 			}
 			return daemon.Run(ctx, cfg)
 		},

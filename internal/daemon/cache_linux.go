@@ -52,9 +52,10 @@ const (
 	refreshMin  = 200 * time.Millisecond
 	refreshMax  = time.Second
 	refreshTick = 50 * time.Millisecond
-	cacheIdle   = 30 * time.Second
+	cacheIdle   = 10 * time.Second
 	hotFor      = 10 * time.Second // renderings asked for this recently are redone after a change
 	maxRenders  = 16
+	bigDump     = 10000 // sockets: past this, memory goes back to the system after each refresh
 )
 
 // cachedProtos are the tables a cache holds (everything but unix).
@@ -343,7 +344,7 @@ func (b *Backend) cacheFor(ns uint64, path string) (*nsCache, error) {
 			return nil, err
 		}
 	}
-	if _, err := b.refresh(c); err != nil {
+	if _, _, err := b.refresh(c); err != nil {
 		b.dropCache(c)
 		return nil, err
 	}
@@ -382,20 +383,20 @@ func openNetNS(path string, ns uint64) (*os.File, error) {
 // refresh dumps c's namespace and installs the result if it differs from
 // the cached one in anything a cached listing prints; it then returns the
 // renderings asked for in the last hotFor, to be redone.
-func (b *Backend) refresh(c *nsCache) ([]hotKey, error) {
+func (b *Backend) refresh(c *nsCache) (hot []hotKey, big bool, err error) {
 	g := b.Table.Gen(c.ns)
 	start := time.Now()
 	opts := snapshot.Options{Protos: cachedProtos}
 	var res snapshot.Result
-	var err error
 	if c.ns == b.SelfNetNS {
 		res, err = snapshot.Fast(opts)
 	} else {
 		res, err = snapshot.FastIn(c.path, opts)
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
+	big = len(res.Sockets) >= bigDump
 	b.Table.OwnersInto(c.ns, res.Sockets)
 	d := &dump{res: res, start: start, at: time.Now()}
 	b.caches.refreshes.Add(1)
@@ -403,9 +404,8 @@ func (b *Backend) refresh(c *nsCache) ([]hotKey, error) {
 	defer c.mu.Unlock()
 	c.tableGen, c.checked = g, d.at
 	if c.dump != nil && sameDump(c.dump, d) {
-		return nil, nil
+		return nil, big, nil
 	}
-	var hot []hotKey
 	for k, r := range c.renders {
 		if d.at.Sub(r.used) < hotFor {
 			hot = append(hot, hotKey{k, r.used})
@@ -415,7 +415,7 @@ func (b *Backend) refresh(c *nsCache) ([]hotKey, error) {
 	b.caches.changed.Add(1)
 	c.gen++
 	c.renders = nil
-	return hot, nil
+	return hot, big, nil
 }
 
 // sameDump says whether two dumps print the same in every cached
@@ -491,7 +491,7 @@ func (b *Backend) RefreshCaches(ctx context.Context, logf func(string, ...any)) 
 			if since < refreshMax && (since < refreshMin || b.Table.Gen(c.ns) == tg) {
 				continue
 			}
-			hot, err := b.refresh(c)
+			hot, big, err := b.refresh(c)
 			if err != nil {
 				// The namespace is gone, or cannot be entered: the next
 				// query dumps it again, or fails saying why.
@@ -505,6 +505,13 @@ func (b *Backend) RefreshCaches(ctx context.Context, logf func(string, ...any)) 
 				c.renderMu.Lock()
 				b.renderCached(c, h.key, time.Now(), h.used)
 				c.renderMu.Unlock()
+			}
+			if big {
+				// A large namespace's previous dump (or this one, if
+				// nothing changed) and its renderings are garbage now:
+				// hand the pages back at once instead of letting the heap
+				// grow to the GC's goal on top of the caches.
+				dropped = true
 			}
 		}
 		if dropped {

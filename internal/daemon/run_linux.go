@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -85,6 +86,16 @@ func Run(ctx context.Context, cfg Config) error {
 			Table: b.Table, Source: tr, Snapshot: b.Snapshot, Ready: ready, Alive: pidAlive,
 			Errs: func(err error) { logf("%v", err) },
 		}
+		go func() {
+			// Loading the programs parsed the kernel's BTF (tens of MB,
+			// garbage once loaded): once the table is seeded, give those
+			// pages back so the daemon's resident size is its table's.
+			select {
+			case <-ready:
+				debug.FreeOSMemory()
+			case <-ctx.Done():
+			}
+		}()
 		go func() {
 			defer close(liveDone)
 			if err := live.Run(ctx); err != nil {

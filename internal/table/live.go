@@ -44,7 +44,9 @@ func (l *Live) Run(ctx context.Context) error {
 	if l.Now == nil {
 		l.Now = Monotonic
 	}
-	evs := make(chan tracer.Event, 1<<16)
+	// A short queue: while the snapshot runs, events wait in the kernel's
+	// ring buffer (which holds ~100k) rather than in 200-byte Events here.
+	evs := make(chan tracer.Event, 1<<12)
 	readErr := make(chan error, 1)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -26,9 +26,10 @@
 // at query time (see cmd/bpfstat/daemon.go), which also gives the kernel's
 // hash order that netstat prints in.
 //
-// Memory: an entry is a fixed 88-byte struct in a per-namespace map, with
-// unix paths and extra owners in side maps, well under the 300 bytes per
-// socket budget (see BenchmarkMemory).
+// Memory: an entry is a fixed 48-byte struct in a per-namespace map that
+// holds IPv4 addresses itself; IPv6 addresses, unix paths and flags, and
+// owners beyond the first live in side maps. TestMemoryPerSocket keeps
+// the heap per socket in check (the daemon's RSS budget is 300 bytes).
 package table
 
 import (
@@ -73,11 +74,10 @@ const (
 
 // entry is one socket, packed. Keep it small: it is the per-socket cost.
 type entry struct {
-	laddr, raddr [16]byte
+	laddr, raddr uint32 // IPv4 addresses (flagV4); else in nsTable.v6
 	inode        uint64
 	ts           uint64 // time of the newest information (event or seed)
 	uid          uint32
-	unixFlags    uint32
 	lport, rport uint16
 	rawProto     uint16
 	family       sock.Family
@@ -88,12 +88,22 @@ type entry struct {
 	owner        owner // lowest pid known; extra owners in nsTable.more
 }
 
+// addr6 is an IPv6 socket's pair of addresses.
+type addr6 struct{ local, remote [16]byte }
+
+// unixInfo is what a unix socket has beyond an entry.
+type unixInfo struct {
+	path  string
+	flags uint32 // sock.UnixFlag*
+}
+
 type nsTable struct {
 	socks   map[uint64]entry
-	byInode map[uint64]uint64  // inode -> key, for sources without cookies
-	paths   map[uint64]string  // unix paths
-	more    map[uint64][]owner // owners beyond the first, by pid
-	seeded  uint64             // seed time, 0 if never seeded
+	byInode map[uint64]uint64   // inode -> key, for sources without cookies
+	v6      map[uint64]*addr6   // addresses of entries without flagV4
+	unix    map[uint64]unixInfo // unix paths and flags
+	more    map[uint64][]owner  // owners beyond the first, by pid
+	seeded  uint64              // seed time, 0 if never seeded
 	// gen counts changes (events applied, seeds, owners forgotten), so a
 	// cache built from this namespace knows when it is out of date.
 	gen uint64
@@ -135,7 +145,8 @@ func New(info ProcInfo) *Table {
 func (t *Table) nsFor(netns uint64) *nsTable {
 	n := t.ns[netns]
 	if n == nil {
-		n = &nsTable{socks: make(map[uint64]entry), byInode: make(map[uint64]uint64), paths: make(map[uint64]string), more: make(map[uint64][]owner)}
+		n = &nsTable{socks: make(map[uint64]entry), byInode: make(map[uint64]uint64), v6: make(map[uint64]*addr6),
+			unix: make(map[uint64]unixInfo), more: make(map[uint64][]owner)}
 		t.ns[netns] = n
 	}
 	return n
@@ -154,19 +165,73 @@ func visible(e *entry) bool {
 	return true
 }
 
-func putAddr(dst *[16]byte, port *uint16, ap netip.AddrPort) (v4 bool) {
+// setAddr stores socket k's local or remote address. An IPv4 socket's
+// addresses fit in the entry (flagV4); an IPv6 socket's go to n.v6, and
+// an entry that gets an IPv6 address moves there with the IPv4 one it
+// had (as ::ffff:a.b.c.d).
+func (n *nsTable) setAddr(k uint64, e *entry, ap netip.AddrPort, remote bool) {
 	a := ap.Addr()
-	*dst = a.As16()
-	*port = ap.Port()
-	return a.Is4()
+	if remote {
+		e.rport = ap.Port()
+	} else {
+		e.lport = ap.Port()
+	}
+	if e.family != sock.FamilyInet6 && a.Unmap().Is4() && (e.flags&flagV4 != 0 || n.v6[k] == nil) {
+		b := a.Unmap().As4()
+		v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+		if remote {
+			e.raddr = v
+		} else {
+			e.laddr = v
+		}
+		e.flags |= flagV4
+		return
+	}
+	p := n.v6[k]
+	if p == nil {
+		p = &addr6{}
+		if e.flags&flagV4 != 0 {
+			p.local = netip.AddrFrom4(v4Bytes(e.laddr)).As16()
+			p.remote = netip.AddrFrom4(v4Bytes(e.raddr)).As16()
+		}
+		n.v6[k] = p
+	}
+	e.flags &^= flagV4
+	e.laddr, e.raddr = 0, 0
+	if remote {
+		p.remote = a.As16()
+	} else {
+		p.local = a.As16()
+	}
 }
 
-func getAddr(b [16]byte, port uint16, v4 bool) netip.AddrPort {
-	a := netip.AddrFrom16(b)
-	if v4 {
-		a = a.Unmap()
+func v4Bytes(v uint32) [4]byte { return [4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)} }
+
+// addrs returns socket k's local and remote addresses.
+func (n *nsTable) addrs(k uint64, e *entry) (local, remote netip.AddrPort) {
+	if e.flags&flagV4 != 0 {
+		return netip.AddrPortFrom(netip.AddrFrom4(v4Bytes(e.laddr)), e.lport),
+			netip.AddrPortFrom(netip.AddrFrom4(v4Bytes(e.raddr)), e.rport)
 	}
-	return netip.AddrPortFrom(a, port)
+	var p addr6
+	if q := n.v6[k]; q != nil {
+		p = *q
+	}
+	return netip.AddrPortFrom(netip.AddrFrom16(p.local), e.lport), netip.AddrPortFrom(netip.AddrFrom16(p.remote), e.rport)
+}
+
+// moveSide moves socket from's side records (IPv6 addresses, unix info,
+// extra owners) in old to socket to in n.
+func (n *nsTable) moveSide(old *nsTable, from, to uint64) {
+	if p, ok := old.v6[from]; ok {
+		n.v6[to] = p
+	}
+	if u, ok := old.unix[from]; ok {
+		n.unix[to] = u
+	}
+	if m, ok := old.more[from]; ok {
+		n.more[to] = m
+	}
 }
 
 // rememberProc caches a process's names, resolving the program name when
@@ -217,12 +282,7 @@ func (t *Table) apply(ev *tracer.Event) {
 		if k2, found := n.byInode[ev.Inode]; found && k2&inodeKey != 0 {
 			if e2, found := n.socks[k2]; found {
 				e, ok = e2, true
-				if p, found := n.paths[k2]; found {
-					n.paths[k] = p
-				}
-				if m, found := n.more[k2]; found {
-					n.more[k] = m
-				}
+				n.moveSide(n, k2, k)
 				n.remove(k2)
 				n.byInode[ev.Inode] = k
 				n.socks[k] = e
@@ -267,17 +327,10 @@ func (t *Table) apply(ev *tracer.Event) {
 	}
 	if e.proto != sock.ProtoUnix {
 		if ev.Local.IsValid() && (ev.Local.Port() != 0 || !ev.Local.Addr().IsUnspecified() || e.lport == 0) {
-			if putAddr(&e.laddr, &e.lport, ev.Local) {
-				e.flags |= flagV4
-			} else {
-				e.flags &^= flagV4
-			}
+			n.setAddr(k, &e, ev.Local, false)
 		}
 		if ev.Remote.IsValid() {
-			putAddr(&e.raddr, &e.rport, ev.Remote)
-		}
-		if e.family == sock.FamilyInet {
-			e.flags |= flagV4
+			n.setAddr(k, &e, ev.Remote, true)
 		}
 	}
 	switch ev.Kind {
@@ -291,7 +344,9 @@ func (t *Table) apply(ev *tracer.Event) {
 	case tracer.KindListen:
 		e.state = sock.StateListen
 		if e.proto == sock.ProtoUnix {
-			e.unixFlags |= sock.UnixFlagAcceptCon
+			u := n.unix[k]
+			u.flags |= sock.UnixFlagAcceptCon
+			n.unix[k] = u
 		}
 	case tracer.KindConnect:
 		if e.proto == sock.ProtoUDP || e.proto == sock.ProtoUDPLite || e.proto == sock.ProtoRaw {
@@ -331,7 +386,8 @@ func (n *nsTable) remove(k uint64) {
 		delete(n.byInode, e.inode)
 	}
 	delete(n.socks, k)
-	delete(n.paths, k)
+	delete(n.v6, k)
+	delete(n.unix, k)
 	delete(n.more, k)
 }
 
@@ -416,7 +472,7 @@ func (t *Table) Seed(netns uint64, start uint64, socks []sock.Socket) {
 			continue
 		}
 		e := entry{
-			inode: s.Inode, ts: start, uid: s.UID, unixFlags: s.UnixFlags,
+			inode: s.Inode, ts: start, uid: s.UID,
 			rawProto: s.RawProto, family: s.Family, proto: s.Proto, state: s.State,
 			utype: s.UnixType, owner: owner{fd: -1},
 		}
@@ -424,15 +480,13 @@ func (t *Table) Seed(netns uint64, start uint64, socks []sock.Socket) {
 			e.flags |= flagNoInode
 		}
 		if s.Proto != sock.ProtoUnix {
-			if putAddr(&e.laddr, &e.lport, s.Local) {
-				e.flags |= flagV4
-			}
-			putAddr(&e.raddr, &e.rport, s.Remote)
+			n.setAddr(k, &e, s.Local, false)
+			n.setAddr(k, &e, s.Remote, true)
 			if s.Proto == sock.ProtoRaw {
 				e.lport = s.RawProto
 			}
-		} else if s.Path != "" {
-			n.paths[k] = s.Path
+		} else if s.Path != "" || s.UnixFlags != 0 {
+			n.unix[k] = unixInfo{path: s.Path, flags: s.UnixFlags}
 		}
 		e.flags |= flagVisible | flagBound
 		for _, o := range s.Owners {
@@ -461,12 +515,7 @@ func (t *Table) Seed(netns uint64, start uint64, socks []sock.Socket) {
 				if e.inode != 0 {
 					n.byInode[e.inode] = k
 				}
-				if p, ok := old.paths[k]; ok {
-					n.paths[k] = p
-				}
-				if m, ok := old.more[k]; ok {
-					n.more[k] = m
-				}
+				n.moveSide(old, k, k)
 			}
 		}
 	}
@@ -659,18 +708,17 @@ func (t *Table) owners(n *nsTable, k uint64, e *entry) []sock.Owner {
 func (t *Table) socket(netns uint64, n *nsTable, k uint64, e *entry, owners bool) sock.Socket {
 	s := sock.Socket{
 		Family: e.family, Proto: e.proto, State: e.state, UID: e.uid, Inode: e.inode,
-		RawProto: e.rawProto, UnixType: e.utype, UnixFlags: e.unixFlags,
+		RawProto: e.rawProto, UnixType: e.utype,
 		NoInode: e.flags&flagNoInode != 0, NetNS: netns,
 	}
 	if k&inodeKey == 0 {
 		s.Cookie = k
 	}
 	if e.proto == sock.ProtoUnix {
-		s.Path = n.paths[k]
+		u := n.unix[k]
+		s.Path, s.UnixFlags = u.path, u.flags
 	} else {
-		v4 := e.flags&flagV4 != 0
-		s.Local = getAddr(e.laddr, e.lport, v4)
-		s.Remote = getAddr(e.raddr, e.rport, v4)
+		s.Local, s.Remote = n.addrs(k, e)
 	}
 	if owners {
 		s.Owners = t.owners(n, k, e)

@@ -334,8 +334,10 @@ func TestMemoryPerSocket(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	per := float64(after.HeapAlloc-before.HeapAlloc) / n
 	t.Logf("table heap: %.0f bytes per socket", per)
-	if per > 300 {
-		t.Errorf("table uses %.0f bytes per socket, budget 300", per)
+	// The daemon's budget is 300 bytes of RSS per socket; the GC's
+	// headroom and the runtime's retained pages come on top of the heap.
+	if per > 150 {
+		t.Errorf("table uses %.0f bytes of heap per socket, budget 150", per)
 	}
 	runtime.KeepAlive(tb)
 	runtime.KeepAlive(socks)
