@@ -51,13 +51,21 @@ func iterOwners(procDir string) (map[uint64][]sock.Owner, bool) {
 	}); err != nil {
 		return nil, false
 	}
-	slices.SortFunc(recs, func(a, b rec) int {
+	byPidFd := func(a, b rec) int {
 		if a.pid != b.pid {
 			return int(a.pid) - int(b.pid)
 		}
 		return int(a.fd) - int(b.fd)
-	})
+	}
+	// The iterator walks tasks in pid order and each table's descriptors
+	// in order: sorting is usually a check.
+	if !slices.IsSortedFunc(recs, byPidFd) {
+		slices.SortFunc(recs, byPidFd)
+	}
 	owners := make(map[uint64][]sock.Owner, len(recs))
+	// One array for every owner; a socket held once (nearly all) takes a
+	// one-element slice of it, a shared one gets its own slice.
+	pool := make([]sock.Owner, 0, len(recs))
 	var proc *sock.Owner
 	for i, r := range recs {
 		if i > 0 && recs[i-1].pid == r.pid && recs[i-1].fd == r.fd {
@@ -68,7 +76,12 @@ func iterOwners(procDir string) (map[uint64][]sock.Owner, bool) {
 		}
 		o := *proc
 		o.FD = r.fd
-		owners[r.inode] = append(owners[r.inode], o)
+		if held, ok := owners[r.inode]; ok {
+			owners[r.inode] = append(held[:len(held):len(held)], o)
+			continue
+		}
+		pool = append(pool, o)
+		owners[r.inode] = pool[len(pool)-1 : len(pool) : len(pool)]
 	}
 	return owners, true
 }

@@ -61,7 +61,11 @@ const (
 )
 
 // decode turns one ring buffer record into an Event, in native byte order.
-func decode(b []byte, ev *Event) error {
+func decode(b []byte, ev *Event) error { return decodeWith(b, ev, cString) }
+
+// decodeWith is decode with comm turning the record's comm field into a
+// string (the tracer interns them).
+func decodeWith(b []byte, ev *Event, comm func([]byte) string) error {
 	if len(b) < eventSize {
 		return fmt.Errorf("decoding event: record is %d bytes, want %d", len(b), eventSize)
 	}
@@ -91,7 +95,7 @@ func decode(b []byte, ev *Event) error {
 		ev.PID = int32(u32(offPid))
 		ev.TID = int32(u32(offTid))
 		ev.UID = u32(offUid)
-		ev.Comm = cString(b[offComm : offComm+16])
+		ev.Comm = comm(b[offComm : offComm+16])
 	}
 	proto := u16(offProtocol)
 	switch {

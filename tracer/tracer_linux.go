@@ -140,9 +140,34 @@ type Tracer struct {
 	// the hooks that cannot read them (cgroup hooks, sockets already
 	// orphaned by close).
 	idents map[uint64]ident
+	// comms interns process names: events repeat a few, and a string
+	// per event is most of a decode's garbage.
+	comms map[[16]byte]string
 }
 
 type ident struct{ inode, netns uint64 }
+
+// maxComms bounds comms.
+const maxComms = 4096
+
+// decode is decode with interned comms.
+func (t *Tracer) decode(b []byte, ev *Event) error {
+	return decodeWith(b, ev, t.comm)
+}
+
+func (t *Tracer) comm(raw []byte) string {
+	var k [16]byte
+	copy(k[:], raw)
+	if s, ok := t.comms[k]; ok {
+		return s
+	}
+	if t.comms == nil || len(t.comms) >= maxComms {
+		t.comms = make(map[[16]byte]string)
+	}
+	s := cString(raw)
+	t.comms[k] = s
+	return s
+}
 
 // maxIdents bounds idents should closes go missing.
 const maxIdents = 1 << 20
@@ -259,6 +284,8 @@ func New(opts Options) (*Tracer, error) {
 		t.Close()
 		return nil, fmt.Errorf("starting tracer: opening ring buffer: %w", err)
 	}
+	// Below wakeupBytes the kernel does not wake the reader: Read polls.
+	t.rd.SetDeadline(time.Now().Add(pollInterval))
 	return t, nil
 }
 
@@ -357,6 +384,10 @@ const (
 
 // Read returns the next event, blocking until one arrives, ctx ends, or
 // the tracer is closed. It is not meant for concurrent use.
+//
+// While records are queued Read takes them without a system call or a
+// clock read: the reader's poll deadline is renewed only when the ring
+// runs dry and the old one has passed.
 func (t *Tracer) Read(ctx context.Context) (Event, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -364,18 +395,19 @@ func (t *Tracer) Read(ctx context.Context) (Event, error) {
 		if err := ctx.Err(); err != nil {
 			return Event{}, err
 		}
-		t.rd.SetDeadline(time.Now().Add(pollInterval))
 		err := t.rd.ReadInto(&t.rec)
 		switch {
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			continue // nothing queued: check ctx and poll again
+			// Nothing queued: wait for a wakeup or poll again.
+			t.rd.SetDeadline(time.Now().Add(pollInterval))
+			continue
 		case errors.Is(err, ringbuf.ErrClosed):
 			return Event{}, ErrClosed
 		case err != nil:
 			return Event{}, fmt.Errorf("reading ring buffer: %w", err)
 		}
 		var ev Event
-		if err := decode(t.rec.RawSample, &ev); err != nil {
+		if err := t.decode(t.rec.RawSample, &ev); err != nil {
 			return Event{}, err
 		}
 		t.enrich(&ev)

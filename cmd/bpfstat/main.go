@@ -1,6 +1,20 @@
-// Command bpfstat prints netstat output from an eBPF-maintained socket table.
 package main
 
-import "os"
+import (
+	"os"
+	"runtime/pprof"
+)
 
-func main() { os.Exit(run(os.Args)) }
+func main() {
+	if path := os.Getenv("BPFSTAT_CPUPROFILE"); path != "" {
+		// Profiling hook for bench work: a CPU profile of this run.
+		if f, err := os.Create(path); err == nil {
+			pprof.StartCPUProfile(f)
+			rc := run(os.Args)
+			pprof.StopCPUProfile()
+			f.Close()
+			os.Exit(rc)
+		}
+	}
+	os.Exit(run(os.Args))
+}
