@@ -31,6 +31,7 @@ func main() {
 	dur := flag.Duration("d", 5*time.Second, "how long to generate load")
 	workers := flag.Int("w", 8, "concurrent client workers")
 	strategy := flag.String("strategy", "", "pin the tracer's TCP state strategy")
+	flag.IntVar(&ringSize, "ring", 0, "with -trace: ring buffer size in bytes (0: the tracer's default)")
 	noRead = flag.Bool("noread", false, "with -trace: attach but do not read (kernel-side cost only)")
 	cpuprof := flag.String("cpuprofile", "", "write a CPU profile here")
 	doLoad = flag.Bool("load", true, "generate connections (-load=false -trace: only read events, as a separate consumer process)")
@@ -50,6 +51,8 @@ func main() {
 }
 
 var noRead, doLoad *bool
+
+var ringSize int
 
 // monoNow is CLOCK_MONOTONIC in ns, as bpf_ktime_get_ns: one clock_gettime
 // system call at start, then Go's monotonic clock (the same clock, read
@@ -88,7 +91,7 @@ func run(trace bool, rate int, dur time.Duration, workers int, strategy string) 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if trace {
-		tr, err = tracer.New(tracer.Options{Strategy: strategy})
+		tr, err = tracer.New(tracer.Options{Strategy: strategy, RingSize: ringSize})
 		if err != nil {
 			return err
 		}
