@@ -2,6 +2,7 @@ package nettools
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net/netip"
@@ -153,16 +154,12 @@ func Listing(w, ew io.Writer, f *Flags, res *snapshot.Result, names Namer, group
 				}
 			} else {
 				warn(t4)
-				for _, s := range byTable[t4] {
-					r.inetLine(s, t4)
-				}
+				r.inetLines(byTable[t4], t4)
 			}
 		}
 		if (any || f.Inet6) && res.Has(t6) {
 			warn(t6)
-			for _, s := range byTable[t6] {
-				r.inetLine(s, t6)
-			}
+			r.inetLines(byTable[t6], t6)
 		}
 		return 0
 	}
@@ -341,6 +338,40 @@ func (r *renderer) progOf(s *sock.Socket) string {
 	}
 	r.progs[o.PID] = progText{o.Program, t}
 	return t
+}
+
+// parallelFrom is the table size from which inetLines renders on two
+// goroutines.
+var parallelFrom = 20000
+
+// inetLines renders a table's lines. A big table whose lines need no name
+// look-ups (the Namer need not be safe for concurrent use) is rendered in
+// two halves at once, the second into a buffer written after the first.
+func (r *renderer) inetLines(socks []*sock.Socket, table string) {
+	if len(socks) < parallelFrom || !r.numHosts || !r.numPorts || (r.Extend > 1 && !r.NumUsers) {
+		for _, s := range socks {
+			r.inetLine(s, table)
+		}
+		return
+	}
+	half := len(socks) / 2
+	var tail bytes.Buffer
+	tail.Grow((len(socks) - half) * 128)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c := &renderer{Flags: r.Flags, w: bufio.NewWriterSize(&tail, 64<<10), ew: r.ew, names: r.names,
+			numHosts: r.numHosts, numPorts: r.numPorts, wide: r.wide, progs: make(map[int32]progText)}
+		for _, s := range socks[half:] {
+			c.inetLine(s, table)
+		}
+		c.w.Flush()
+	}()
+	for _, s := range socks[:half] {
+		r.inetLine(s, table)
+	}
+	<-done
+	r.w.Write(tail.Bytes())
 }
 
 func (r *renderer) inetLine(s *sock.Socket, table string) {
