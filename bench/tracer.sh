@@ -73,6 +73,15 @@ done
 wait "$cons"
 sysctl -qw kernel.bpf_stats_enabled=0
 
+# What a service at a steady load pays: CPU per connection and connection
+# latency at a fixed rate the machine sustains either way, interleaved.
+fixed=${FIXED_RATE:-10000}
+: > "$out/tracer-fixed.txt"
+for i in $(seq "$reps"); do
+	$lg -rate "$fixed" | tee -a "$out/tracer-fixed.txt" >&2
+	consumed "$fixed" | tee -a "$out/tracer-fixed.txt" >&2
+done
+
 # The same with the consumer at nice -10, as a daemon might run: on a busy
 # host the tail latency is the consumer waiting for a CPU.
 : > "$out/tracer-nice.txt"
@@ -97,6 +106,17 @@ awk -v b="$base" -v a="$att" -v r="$rd" 'BEGIN {
 echo
 echo "CPU per connection of the load process (user+sys, kernel hooks included), per round: off: $cpu_off; with tracer: $cpu_rd;"
 echo "consumer process CPU per round: $(grep "^tracer=reading target=0 " "$out/tracer-raw.txt" | field consumer_cpu | tr '\n' ' ')"
+echo
+echo "## At a fixed $fixed connections/s (median of $reps interleaved rounds)"
+echo
+echo "| tracer | achieved/s | CPU per connection (load process) | connection p50 | connection p99 | consumer CPU per second |"
+echo "|---|---:|---:|---:|---:|---:|"
+for m in off reading; do
+	sel() { grep "^tracer=$m target=$fixed " "$out/tracer-fixed.txt" | field "$1" | median; }
+	cc=""
+	[ "$m" = reading ] && cc=$(grep "^tracer=$m target=$fixed " "$out/tracer-fixed.txt" | field consumer_cpu | sed 's/ms$/e-3/; s/s$//' | median | awk -v d="$((secs + 2))" '{printf "%.1f ms", $1*1000/d}')
+	echo "| $m | $(sel rate) | $(sel cpu_per_conn) | $(sel conn_p50) | $(sel conn_p99) | $cc |"
+done
 echo
 echo "## Rate ladder, events read by a consumer process"
 echo
