@@ -61,11 +61,26 @@ const (
 // cachedProtos are the tables a cache holds (everything but unix).
 var cachedProtos = []sock.Proto{sock.ProtoTCP, sock.ProtoUDP, sock.ProtoUDPLite, sock.ProtoRaw}
 
-// dump is one kernel dump with owners merged; never modified once made.
+// dump is one kernel dump; never modified once made. Its sockets are
+// packed in recs (res.Sockets nil) unless one does not fit a crec.
 type dump struct {
 	res   snapshot.Result
+	recs  []crec
 	start time.Time // when the dump began
 	at    time.Time // when it ended (TIME_WAIT expiry is counted from it)
+	// owners is Table.OwnersDigest of the dump's sockets when it was
+	// made: owners are merged at render time, so a refresh that finds
+	// the same sockets but another digest renders again.
+	owners uint64
+}
+
+// sockets returns the dump's sockets, without owners; the caller may
+// modify the slice only if private says so.
+func (d *dump) sockets() (socks []sock.Socket, private bool) {
+	if d.recs != nil || d.res.Sockets == nil {
+		return expand(d.recs), true
+	}
+	return d.res.Sockets, false
 }
 
 type nsCache struct {
@@ -117,6 +132,9 @@ type caches struct {
 	m  map[uint64]*nsCache
 	// Counters for `bpfstat daemon --stats`.
 	hits, renders, prerenders, refreshes, changed, fresh atomic.Uint64
+	// garbage: a query rendered a big listing (the unpacked dump and its
+	// owners are garbage now); the refresher hands the memory back.
+	garbage atomic.Bool
 }
 
 // listsUnix says whether a listing prints the unix table.
@@ -206,18 +224,16 @@ func (b *Backend) renderCached(c *nsCache, key renderKey, now, prerendered time.
 	l := &key.l
 	view := d.res
 	var until time.Time
-	view.Sockets, until = unexpired(d, now)
+	socks, private := d.sockets()
+	view.Sockets, until = unexpired(socks, d.at, now)
 	if l.Programs {
-		found := 0
-		for i := range view.Sockets {
-			if len(view.Sockets[i].Owners) > 0 {
-				found++
-			}
+		if !private && len(view.Sockets) > 0 && &view.Sockets[0] == &socks[0] {
+			view.Sockets = slices.Clone(view.Sockets) // owners are written in
 		}
+		// Owners as the table has them now (a refresh renders again when
+		// they changed, see dump.owners).
+		found := b.Table.OwnersInto(c.ns, view.Sockets)
 		if key.uid != 0 {
-			if len(view.Sockets) > 0 && &view.Sockets[0] == &d.res.Sockets[0] {
-				view.Sockets = slices.Clone(view.Sockets) // restrictOwners writes
-			}
 			found = restrictOwners(view.Sockets, key.uid)
 			view.OwnersDenied = true
 		}
@@ -235,6 +251,9 @@ func (b *Backend) renderCached(c *nsCache, key renderKey, now, prerendered time.
 	}
 	if query {
 		b.caches.renders.Add(1)
+		if len(view.Sockets) >= bigDump {
+			b.caches.garbage.Store(true)
+		}
 	} else {
 		b.caches.prerenders.Add(1)
 	}
@@ -265,15 +284,14 @@ func lineSize(l *daemonproto.Listing) int {
 // unexpired returns the dump's sockets without the TIME_WAIT ones whose
 // timer has run out by now (the kernel has freed them), and when the
 // next one runs out. It copies only when it drops something.
-func unexpired(d *dump, now time.Time) ([]sock.Socket, time.Time) {
-	socks := d.res.Sockets
+func unexpired(socks []sock.Socket, at, now time.Time) ([]sock.Socket, time.Time) {
 	until := now.Add(24 * time.Hour)
 	var out []sock.Socket
 	for i := range socks {
 		s := &socks[i]
 		if s.Proto == sock.ProtoTCP && s.State == sock.StateTimeWait && s.Timer.Kind == 3 {
 			// Ticks are clock_t, 100 per second on Linux.
-			exp := d.at.Add(time.Duration(s.Timer.Ticks) * 10 * time.Millisecond)
+			exp := at.Add(time.Duration(s.Timer.Ticks) * 10 * time.Millisecond)
 			if !now.Before(exp) {
 				if out == nil {
 					out = append(make([]sock.Socket, 0, len(socks)), socks[:i]...)
@@ -397,13 +415,20 @@ func (b *Backend) refresh(c *nsCache) (hot []hotKey, big bool, err error) {
 		return nil, false, err
 	}
 	big = len(res.Sockets) >= bigDump
-	b.Table.OwnersInto(c.ns, res.Sockets)
 	d := &dump{res: res, start: start, at: time.Now()}
+	if recs, ok := compact(res.Sockets); ok {
+		d.recs, d.res.Sockets = recs, nil
+		d.owners = b.Table.OwnersDigest(c.ns, len(recs), func(i int) (uint64, uint64) { return recs[i].cookie, recs[i].inode })
+	} else {
+		d.owners = b.Table.OwnersDigest(c.ns, len(res.Sockets), func(i int) (uint64, uint64) {
+			return res.Sockets[i].Cookie, res.Sockets[i].Inode
+		})
+	}
 	b.caches.refreshes.Add(1)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.tableGen, c.checked = g, d.at
-	if c.dump != nil && sameDump(c.dump, d) {
+	if c.dump != nil && sameDump(c.dump, d) && c.dump.owners == d.owners {
 		return nil, big, nil
 	}
 	for k, r := range c.renders {
@@ -419,22 +444,34 @@ func (b *Backend) refresh(c *nsCache) (hot []hotKey, big bool, err error) {
 }
 
 // sameDump says whether two dumps print the same in every cached
-// listing: all fields but timers, which only -o prints (never cached).
-// A TIME_WAIT socket's timer counts down between dumps; it is the same
-// socket with the same expiry (which unexpired counts from the dump) if
-// the expiry times the two dumps allow overlap.
+// listing (owners aside: they come from the table at render time): all
+// fields but timers, which only -o prints (never cached). A TIME_WAIT
+// socket's timer counts down between dumps; it is the same socket with the
+// same expiry (which unexpired counts from the dump) if the expiry times
+// the two dumps allow overlap.
 func sameDump(da, db *dump) bool {
 	a, b := &da.res, &db.res
-	if len(a.Sockets) != len(b.Sockets) || !slices.Equal(a.Missing, b.Missing) ||
+	if len(a.Sockets) != len(b.Sockets) || len(da.recs) != len(db.recs) || !slices.Equal(a.Missing, b.Missing) ||
 		!slices.Equal(a.Warnings, b.Warnings) || a.OwnersDenied != b.OwnersDenied {
 		return false
+	}
+	for i := range da.recs {
+		x, y := da.recs[i], db.recs[i]
+		if x.state == sock.StateTimeWait && y.state == sock.StateTimeWait {
+			if x.timerKind != y.timerKind || !overlap(da, uint64(x.ticks), db, uint64(y.ticks)) {
+				return false
+			}
+			x.ticks, y.ticks = 0, 0
+		}
+		if x != y {
+			return false
+		}
 	}
 	for i := range a.Sockets {
 		x, y := &a.Sockets[i], &b.Sockets[i]
 		if x.Family != y.Family || x.Proto != y.Proto || x.Local != y.Local || x.Remote != y.Remote ||
 			x.State != y.State || x.RecvQ != y.RecvQ || x.SendQ != y.SendQ || x.UID != y.UID ||
-			x.Inode != y.Inode || x.RawProto != y.RawProto || x.Cookie != y.Cookie ||
-			!slices.Equal(x.Owners, y.Owners) {
+			x.Inode != y.Inode || x.RawProto != y.RawProto || x.Cookie != y.Cookie {
 			return false
 		}
 		if x.State == sock.StateTimeWait && !sameExpiry(da, x, db, y) {
@@ -447,12 +484,15 @@ func sameDump(da, db *dump) bool {
 // sameExpiry: the timer was read somewhere within each dump, so socket
 // x's expiry lies in [start+ticks, at+ticks+1 tick], and likewise y's.
 func sameExpiry(da *dump, x *sock.Socket, db *dump, y *sock.Socket) bool {
-	if x.Timer.Kind != y.Timer.Kind {
-		return false
-	}
+	return x.Timer.Kind == y.Timer.Kind && overlap(da, x.Timer.Ticks, db, y.Timer.Ticks)
+}
+
+// overlap says whether expiries ta (ticks into dump da) and tb (into db)
+// may be the same instant.
+func overlap(da *dump, ta uint64, db *dump, tb uint64) bool {
 	const tick = 10 * time.Millisecond
-	lo1, hi1 := da.start.Add(time.Duration(x.Timer.Ticks)*tick), da.at.Add(time.Duration(x.Timer.Ticks+1)*tick)
-	lo2, hi2 := db.start.Add(time.Duration(y.Timer.Ticks)*tick), db.at.Add(time.Duration(y.Timer.Ticks+1)*tick)
+	lo1, hi1 := da.start.Add(time.Duration(ta)*tick), da.at.Add(time.Duration(ta+1)*tick)
+	lo2, hi2 := db.start.Add(time.Duration(tb)*tick), db.at.Add(time.Duration(tb+1)*tick)
 	return !lo1.After(hi2) && !lo2.After(hi1)
 }
 
@@ -513,6 +553,9 @@ func (b *Backend) RefreshCaches(ctx context.Context, logf func(string, ...any)) 
 				// grow to the GC's goal on top of the caches.
 				dropped = true
 			}
+		}
+		if b.caches.garbage.Swap(false) {
+			dropped = true
 		}
 		if dropped {
 			// A dropped cache held a dump and rendered outputs, a few

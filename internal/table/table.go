@@ -33,6 +33,7 @@
 package table
 
 import (
+	"hash/maphash"
 	"net/netip"
 	"slices"
 	"sync"
@@ -676,6 +677,44 @@ func (t *Table) OwnersInto(netns uint64, socks []sock.Socket) int {
 	}
 	return found
 }
+
+// OwnersDigest hashes, in order, the owners the table knows for n sockets
+// of namespace netns, the i-th found by key(i) (cookie, else inode): two
+// equal digests mean OwnersInto would give every socket the same owners
+// (pid, fd, uid and names), short of a hash collision.
+func (t *Table) OwnersDigest(netns uint64, n int, key func(i int) (cookie, inode uint64)) uint64 {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	ns := t.ns[netns]
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	mix := func(v uint64) { h = (h ^ v) * prime }
+	for i := 0; i < n; i++ {
+		mix(uint64(i))
+		if ns == nil {
+			continue
+		}
+		c, in := key(i)
+		k, e, ok := ns.lookup(c, in)
+		if !ok || e.owner.pid == 0 {
+			continue
+		}
+		own := func(j int, o owner) {
+			p := t.procs[o.pid]
+			mix(uint64(j)<<32 | uint64(uint32(o.pid)))
+			mix(uint64(uint32(o.fd))<<32 | uint64(p.uid))
+			mix(maphash.String(digestSeed, p.program))
+			mix(maphash.String(digestSeed, p.comm))
+		}
+		own(0, e.owner)
+		for j, o := range ns.more[k] {
+			own(j+1, o)
+		}
+	}
+	return h
+}
+
+var digestSeed = maphash.MakeSeed()
 
 // OwnersOfLocked is OwnersOf for a caller holding RLock.
 func (t *Table) OwnersOfLocked(netns, cookie, inode uint64) []sock.Owner {

@@ -395,6 +395,35 @@ func TestOwnersInto(t *testing.T) {
 	}
 }
 
+// TestOwnersDigest: the digest of a dump's owners moves when an owner
+// changes and only then.
+func TestOwnersDigest(t *testing.T) {
+	mk := func(owners ...sock.Owner) *Table {
+		tb := New(nil)
+		tb.Seed(ns1, 1, []sock.Socket{snapSock(1, sock.StateListen, owners...), snapSock(2, sock.StateEstablished)})
+		return tb
+	}
+	keys := []uint64{1, 2, 3}
+	digest := func(tb *Table) uint64 {
+		return tb.OwnersDigest(ns1, len(keys), func(i int) (uint64, uint64) { return keys[i], 0 })
+	}
+	a := sock.Owner{PID: 7, Program: "a", FD: 3}
+	base := digest(mk(a))
+	if digest(mk(a)) != base {
+		t.Error("same owners, another digest")
+	}
+	for name, o := range map[string]sock.Owner{
+		"pid": {PID: 8, Program: "a", FD: 3}, "fd": {PID: 7, Program: "a", FD: 4}, "program": {PID: 7, Program: "b", FD: 3},
+	} {
+		if digest(mk(o)) == base {
+			t.Errorf("%s changed, same digest", name)
+		}
+	}
+	if digest(mk(a, sock.Owner{PID: 9, Program: "b", FD: 1})) == base {
+		t.Error("second holder, same digest")
+	}
+}
+
 // TestGen: the change counter moves with every applied event, seed and
 // owner pruning of its namespace, and not for stale events or other
 // namespaces.
