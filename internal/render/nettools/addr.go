@@ -90,27 +90,6 @@ type portKey struct {
 
 // portString is net-tools' get_sname, memoised.
 func (r *renderer) portString(port uint16, proto string) string {
-	var idx uint32
-	switch proto {
-	case "tcp":
-		idx = 1
-	case "udp":
-		idx = 2
-	case "raw":
-		idx = 3
-	}
-	if idx != 0 {
-		k := idx<<16 | uint32(port)
-		if p, ok := r.numPort[k]; ok {
-			return p
-		}
-		p := r.portStringUncached(port, proto)
-		if r.numPort == nil {
-			r.numPort = make(map[uint32]string)
-		}
-		r.numPort[k] = p
-		return p
-	}
 	k := portKey{port, proto}
 	if p, ok := r.ports[k]; ok {
 		return p

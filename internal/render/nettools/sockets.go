@@ -98,8 +98,7 @@ type renderer struct {
 	buf      []byte // line scratch
 	hosts    map[netip.Addr]string
 	ports    map[portKey]string
-	numPort  map[uint32]string // portString's memo for tcp, udp and raw
-	lastAddr netip.Addr        // hostString's one-entry memo
+	lastAddr netip.Addr // hostString's one-entry memo
 	lastHost string
 	local    []byte // inetLine scratch
 	remote   []byte
