@@ -217,16 +217,9 @@ func decodeInetDiag(b []byte, proto sock.Proto) (sock.Socket, error) {
 	return s, nil
 }
 
-// hasRequests reports whether socks hold a request socket (SYN_RECV with
-// no inode), whose retry count only /proc/net/tcp has right.
-func hasRequests(socks []sock.Socket) bool {
-	for i := range socks {
-		if socks[i].State == sock.StateSynRecv && socks[i].Inode == 0 {
-			return true
-		}
-	}
-	return false
-}
+// isRequest reports a request socket (SYN_RECV with no inode of its own),
+// whose retry count only /proc/net/tcp has right.
+func isRequest(s *sock.Socket) bool { return s.State == sock.StateSynRecv && s.Inode == 0 }
 
 // fixRequestUIDs gives request sockets (SYN_RECV, inode 0) the uid of
 // their listener, as /proc/net/tcp prints it.

@@ -144,9 +144,16 @@ func fastWith(fd int, root, procNet string, opts Options) (Result, error) {
 		}()
 	}
 	var res Result
-	// Size the result once: a 100k-socket dump appended one by one copies
-	// the growing slice a dozen times.
-	res.Sockets = make([]sock.Socket, 0, sockstatHint(procNet))
+	coll := opts.Collect
+	if coll != nil && opts.Owners {
+		return res, errors.New("snapshot: a Collector gets no owners")
+	}
+	if coll == nil {
+		// Size the result once: a 100k-socket dump appended one by one
+		// copies the growing slice a dozen times.
+		res.Sockets = make([]sock.Socket, 0, sockstatHint(procNet))
+		coll = sliceCollector{&res}
+	}
 	buf := make([]byte, 256<<10)
 	for _, t := range diagTables {
 		if !opts.wants(t.proto, t.family) {
@@ -161,41 +168,43 @@ func fastWith(fd int, root, procNet string, opts Options) (Result, error) {
 		if t.proto == sock.ProtoTCP {
 			states = tcpDiagStates
 		}
-		n := len(res.Sockets)
+		n := coll.Len()
 		err := errNoNetlink
+		requests := false
 		if fd >= 0 {
 			err = diagDump(fd, buf, t.afFamily, t.ipproto, states, func(b []byte) error {
 				s, err := decodeInetDiag(b, t.proto)
 				if err != nil {
 					return err
 				}
-				res.Sockets = append(res.Sockets, s)
+				requests = requests || isRequest(&s)
+				coll.Add(&s)
 				return nil
 			})
 		}
 		if err != nil {
 			// Not dumpable here: read this table from /proc instead.
-			res.Sockets = res.Sockets[:n]
-			if err := procTableInto(&res, procNet, t.file, t.proto); err != nil {
+			coll.Truncate(n)
+			if err := procTableInto(&res, coll, procNet, t.file, t.proto); err != nil {
 				return res, err
 			}
 			continue
 		}
-		if t.proto == sock.ProtoTCP && hasRequests(res.Sockets[n:]) {
+		if t.proto == sock.ProtoTCP && requests {
 			// A request socket's retry count differs: inet_diag reports
 			// num_retrans, /proc/net/tcp (netstat -o) num_timeout, and
 			// they part when no SYN-ACK is resent (TCP_DEFER_ACCEPT
 			// keeps acked requests for seconds without resending).
 			// Only /proc has it: read this table from there.
-			res.Sockets = res.Sockets[:n]
-			if err := procTableInto(&res, procNet, t.file, t.proto); err != nil {
+			coll.Truncate(n)
+			if err := procTableInto(&res, coll, procNet, t.file, t.proto); err != nil {
 				return res, err
 			}
 			continue
 		}
 	}
 	if opts.wants(sock.ProtoUnix, sock.FamilyUnix) {
-		if err := procTableInto(&res, procNet, "unix", sock.ProtoUnix); err != nil {
+		if err := procTableInto(&res, coll, procNet, "unix", sock.ProtoUnix); err != nil {
 			return res, err
 		}
 	}
@@ -214,8 +223,9 @@ func fastWith(fd int, root, procNet string, opts Options) (Result, error) {
 	return res, nil
 }
 
-// procTableInto appends one /proc/net table's sockets and warnings.
-func procTableInto(res *Result, procNet, file string, proto sock.Proto) error {
+// procTableInto adds one /proc/net table's sockets to coll and its
+// warnings to res.
+func procTableInto(res *Result, coll Collector, procNet, file string, proto sock.Proto) error {
 	path := filepath.Join(procNet, file)
 	f, err := os.Open(path)
 	if err != nil {
@@ -236,7 +246,9 @@ func procTableInto(res *Result, procNet, file string, proto sock.Proto) error {
 	if err != nil {
 		return fmt.Errorf("parsing %s: %w", path, err)
 	}
-	res.Sockets = append(res.Sockets, socks...)
+	for i := range socks {
+		coll.Add(&socks[i])
+	}
 	for _, w := range warns {
 		res.Warnings = append(res.Warnings, Warning{Table: file, Text: w})
 	}

@@ -8,7 +8,15 @@ import (
 
 // A TCP dump with a request socket (SYN_RECV, inode 0) goes back to /proc,
 // whose retry count netstat -o prints; a full SYN_RECV socket does not.
-func TestHasRequests(t *testing.T) {
+func TestIsRequest(t *testing.T) {
+	hasRequests := func(socks []sock.Socket) bool {
+		for i := range socks {
+			if isRequest(&socks[i]) {
+				return true
+			}
+		}
+		return false
+	}
 	for _, c := range []struct {
 		socks []sock.Socket
 		want  bool

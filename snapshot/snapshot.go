@@ -25,7 +25,27 @@ type Options struct {
 	Families []sock.Family
 	// Owners walks the process table to fill Socket.Owners.
 	Owners bool
+	// Collect, when set, receives Fast's sockets instead of
+	// Result.Sockets (not with Owners).
+	Collect Collector
 }
+
+// Collector receives a snapshot's sockets one at a time, in order, so a
+// caller can keep them in a form of its own (the daemon packs them) with
+// no slice of sock.Sockets in between. Truncate drops all but the first
+// n: a table that must be read again from another source.
+type Collector interface {
+	Add(s *sock.Socket)
+	Len() int
+	Truncate(n int)
+}
+
+// sliceCollector is the default Collector: Result.Sockets.
+type sliceCollector struct{ res *Result }
+
+func (c sliceCollector) Add(s *sock.Socket) { c.res.Sockets = append(c.res.Sockets, *s) }
+func (c sliceCollector) Len() int           { return len(c.res.Sockets) }
+func (c sliceCollector) Truncate(n int)     { c.res.Sockets = c.res.Sockets[:n] }
 
 // Result is one snapshot.
 type Result struct {

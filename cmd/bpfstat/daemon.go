@@ -63,6 +63,11 @@ bpfstat --fresh asks for a dump at query time.`,
 				// CPU per query.
 				debug.SetGCPercent(25)
 			}
+			if os.Getenv("GOMEMLIMIT") == "" {
+				// A ceiling for the moments the listing cache holds the
+				// collector off (internal/daemon.holdGC).
+				debug.SetMemoryLimit(1 << 30)
+			}
 			if path := os.Getenv("BPFSTAT_DAEMON_CPUPROFILE"); path != "" {
 				// Profiling hook for bench work: CPU profile until exit.
 				if f, err := os.Create(path); err == nil {

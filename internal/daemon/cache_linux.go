@@ -137,6 +137,35 @@ type caches struct {
 	garbage atomic.Bool
 }
 
+// holdGC keeps the collector off until the returned func is called (the
+// last of overlapping holds restores it). A dump and a render allocate
+// tens of MB in a burst; a collector scanning that memory while it is
+// being written maps zero pages that each write then replaces with a TLB
+// shootdown, which made a first query 2-3x slower. The refresher hands the
+// burst's garbage back right after (FreeOSMemory); the daemon's memory
+// limit still bounds the heap meanwhile.
+func holdGC() (release func()) {
+	gcHold.Lock()
+	if gcHold.n == 0 {
+		gcHold.old = debug.SetGCPercent(-1)
+	}
+	gcHold.n++
+	gcHold.Unlock()
+	return func() {
+		gcHold.Lock()
+		gcHold.n--
+		if gcHold.n == 0 {
+			debug.SetGCPercent(gcHold.old)
+		}
+		gcHold.Unlock()
+	}
+}
+
+var gcHold struct {
+	sync.Mutex
+	n, old int
+}
+
 // listsUnix says whether a listing prints the unix table.
 func listsUnix(l *daemonproto.Listing) bool { return l.Arg == 0 || l.Unix }
 
@@ -221,6 +250,7 @@ func (b *Backend) renderCached(c *nsCache, key renderKey, now, prerendered time.
 		}
 		return r, age
 	}
+	defer holdGC()()
 	l := &key.l
 	view := d.res
 	var until time.Time
@@ -402,9 +432,15 @@ func openNetNS(path string, ns uint64) (*os.File, error) {
 // the cached one in anything a cached listing prints; it then returns the
 // renderings asked for in the last hotFor, to be redone.
 func (b *Backend) refresh(c *nsCache) (hot []hotKey, big bool, err error) {
+	defer holdGC()()
 	g := b.Table.Gen(c.ns)
 	start := time.Now()
-	opts := snapshot.Options{Protos: cachedProtos}
+	// Sockets are packed as the dump decodes them.
+	pk := &packer{recs: make([]crec, 0, 1024)}
+	if c.dump != nil {
+		pk.recs = make([]crec, 0, max(len(c.dump.recs), len(c.dump.res.Sockets))+1024)
+	}
+	opts := snapshot.Options{Protos: cachedProtos, Collect: pk}
 	var res snapshot.Result
 	if c.ns == b.SelfNetNS {
 		res, err = snapshot.Fast(opts)
@@ -414,20 +450,25 @@ func (b *Backend) refresh(c *nsCache) (hot []hotKey, big bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
-	big = len(res.Sockets) >= bigDump
 	d := &dump{res: res, start: start, at: time.Now()}
-	if recs, ok := compact(res.Sockets); ok {
-		d.recs, d.res.Sockets = recs, nil
-		d.owners = b.Table.OwnersDigest(c.ns, len(recs), func(i int) (uint64, uint64) { return recs[i].cookie, recs[i].inode })
+	if pk.socks != nil {
+		socks := pk.socks
+		d.res.Sockets = socks
+		d.owners = b.Table.OwnersDigest(c.ns, len(socks), func(i int) (uint64, uint64) { return socks[i].Cookie, socks[i].Inode })
 	} else {
-		d.owners = b.Table.OwnersDigest(c.ns, len(res.Sockets), func(i int) (uint64, uint64) {
-			return res.Sockets[i].Cookie, res.Sockets[i].Inode
-		})
+		recs := pk.recs
+		if recs == nil {
+			recs = []crec{}
+		}
+		d.recs = recs
+		d.owners = b.Table.OwnersDigest(c.ns, len(recs), func(i int) (uint64, uint64) { return recs[i].cookie, recs[i].inode })
 	}
+	n := len(d.recs) + len(d.res.Sockets)
 	b.caches.refreshes.Add(1)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.tableGen, c.checked = g, d.at
+	big = n >= bigDump
 	if c.dump != nil && sameDump(c.dump, d) && c.dump.owners == d.owners {
 		return nil, big, nil
 	}

@@ -126,3 +126,30 @@ func TestCompactRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestPacker: sockets are packed as they come; one that does not pack
+// turns the whole dump into sock.Sockets, in order; Truncate drops a
+// table that is read again.
+func TestPacker(t *testing.T) {
+	p := &packer{}
+	a, b := tw(1, 10), tw(2, 20)
+	p.Add(&a)
+	p.Add(&b)
+	if p.Len() != 2 || p.socks != nil {
+		t.Fatalf("packed: len %d, unpacked %v", p.Len(), p.socks != nil)
+	}
+	p.Truncate(1)
+	odd := sock.Socket{Family: sock.FamilyInet, Proto: sock.ProtoTCP, State: sock.StateEstablished,
+		Local: netip.MustParseAddrPort("127.0.0.1:1"), Remote: netip.MustParseAddrPort("127.0.0.1:2"), RecvQ: 1 << 33}
+	p.Add(&odd)
+	if p.Len() != 2 || p.recs != nil || len(p.socks) != 2 {
+		t.Fatalf("after an unpackable socket: len %d, recs %d, socks %d", p.Len(), len(p.recs), len(p.socks))
+	}
+	if p.socks[0].Local.Port() != 1 || p.socks[0].Timer.Ticks != 10 || p.socks[1].RecvQ != 1<<33 {
+		t.Errorf("sockets: %+v", p.socks)
+	}
+	p.Truncate(1)
+	if p.Len() != 1 {
+		t.Errorf("len %d after Truncate(1)", p.Len())
+	}
+}

@@ -32,28 +32,72 @@ type crec struct {
 func compact(socks []sock.Socket) ([]crec, bool) {
 	recs := make([]crec, len(socks))
 	for i := range socks {
-		s := &socks[i]
-		la, ra := s.Local.Addr(), s.Remote.Addr()
-		if s.Proto == sock.ProtoUnix || s.BSD != nil || s.Path != "" || s.NoInode ||
-			!la.IsValid() || !ra.IsValid() || la.Is4() != ra.Is4() || la.Zone() != "" || ra.Zone() != "" ||
-			s.RecvQ > math.MaxUint32 || s.SendQ > math.MaxUint32 {
+		if !pack(&socks[i], &recs[i]) {
 			return nil, false
 		}
-		r := &recs[i]
-		if s.State == sock.StateTimeWait {
-			if s.Timer.Ticks > math.MaxUint32 {
-				return nil, false
-			}
-			r.timerKind, r.ticks = s.Timer.Kind, uint32(s.Timer.Ticks)
-		}
-		r.local, r.remote = la.As16(), ra.As16()
-		r.lport, r.rport = s.Local.Port(), s.Remote.Port()
-		r.v4 = la.Is4()
-		r.inode, r.cookie = s.Inode, s.Cookie
-		r.recvQ, r.sendQ, r.uid = uint32(s.RecvQ), uint32(s.SendQ), s.UID
-		r.rawProto, r.family, r.proto, r.state = s.RawProto, s.Family, s.Proto, s.State
 	}
 	return recs, true
+}
+
+// pack packs s into r, or says it does not fit.
+func pack(s *sock.Socket, r *crec) bool {
+	la, ra := s.Local.Addr(), s.Remote.Addr()
+	if s.Proto == sock.ProtoUnix || s.BSD != nil || s.Path != "" || s.NoInode ||
+		!la.IsValid() || !ra.IsValid() || la.Is4() != ra.Is4() || la.Zone() != "" || ra.Zone() != "" ||
+		s.RecvQ > math.MaxUint32 || s.SendQ > math.MaxUint32 {
+		return false
+	}
+	*r = crec{}
+	if s.State == sock.StateTimeWait {
+		if s.Timer.Ticks > math.MaxUint32 {
+			return false
+		}
+		r.timerKind, r.ticks = s.Timer.Kind, uint32(s.Timer.Ticks)
+	}
+	r.local, r.remote = la.As16(), ra.As16()
+	r.lport, r.rport = s.Local.Port(), s.Remote.Port()
+	r.v4 = la.Is4()
+	r.inode, r.cookie = s.Inode, s.Cookie
+	r.recvQ, r.sendQ, r.uid = uint32(s.RecvQ), uint32(s.SendQ), s.UID
+	r.rawProto, r.family, r.proto, r.state = s.RawProto, s.Family, s.Proto, s.State
+	return true
+}
+
+// packer is the cache's snapshot.Collector: it packs sockets as the dump
+// decodes them, with no slice of sock.Sockets in between. After one that
+// does not pack, it keeps every socket as a sock.Socket instead.
+type packer struct {
+	recs  []crec
+	socks []sock.Socket // non-nil once a socket did not pack
+}
+
+func (p *packer) Add(s *sock.Socket) {
+	if p.socks == nil {
+		var r crec
+		if pack(s, &r) {
+			p.recs = append(p.recs, r)
+			return
+		}
+		p.socks = append(expand(p.recs), *s)
+		p.recs = nil
+		return
+	}
+	p.socks = append(p.socks, *s)
+}
+
+func (p *packer) Len() int {
+	if p.socks != nil {
+		return len(p.socks)
+	}
+	return len(p.recs)
+}
+
+func (p *packer) Truncate(n int) {
+	if p.socks != nil {
+		p.socks = p.socks[:n]
+		return
+	}
+	p.recs = p.recs[:n]
 }
 
 // expand unpacks recs into sock.Sockets without owners.
