@@ -155,6 +155,9 @@ func fastWith(fd int, root, procNet string, opts Options) (Result, error) {
 		coll = sliceCollector{&res}
 	}
 	buf := make([]byte, 256<<10)
+	// One socket decoded at a time: handed to the collector by pointer
+	// (which copies it), so that it is not allocated once per socket.
+	s := new(sock.Socket)
 	for _, t := range diagTables {
 		if !opts.wants(t.proto, t.family) {
 			continue
@@ -173,12 +176,12 @@ func fastWith(fd int, root, procNet string, opts Options) (Result, error) {
 		requests := false
 		if fd >= 0 {
 			err = diagDump(fd, buf, t.afFamily, t.ipproto, states, func(b []byte) error {
-				s, err := decodeInetDiag(b, t.proto)
-				if err != nil {
+				var err error
+				if *s, err = decodeInetDiag(b, t.proto); err != nil {
 					return err
 				}
-				requests = requests || isRequest(&s)
-				coll.Add(&s)
+				requests = requests || isRequest(s)
+				coll.Add(s)
 				return nil
 			})
 		}

@@ -40,7 +40,7 @@ func iterOwners(procDir string) (map[uint64][]sock.Owner, bool) {
 		pid, fd int32
 		inode   uint64
 	}
-	var recs []rec
+	recs := make([]rec, 0, 4096)
 	self := int32(os.Getpid())
 	if err := SocketFDIter(func(pid, fd int32, inode uint64) {
 		// Our own sockets (netlink, the iterator's) are not the user's:

@@ -32,11 +32,7 @@ func init() {
 	// One-shot -p as root: one BPF iterator pass instead of a readlink per
 	// descriptor (falls back to /proc/*/fd by itself).
 	snapshot.SocketFDIter = func(yield func(pid, fd int32, inode uint64)) error {
-		fds, err := tracer.SocketFDs()
-		for _, f := range fds {
-			yield(f.PID, f.FD, f.Inode)
-		}
-		return err
+		return tracer.EachSocketFD(func(f tracer.SocketFD) { yield(f.PID, f.FD, f.Inode) })
 	}
 }
 
