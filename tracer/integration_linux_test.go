@@ -129,18 +129,27 @@ func loopbackUp() error {
 	return nil
 }
 
-// runServer is the re-executed helper: it joins the namespace, listens on
-// 127.0.0.1 and ::1, prints the ports, and serves until stdin closes. The
-// first byte of each connection says who closes first: 'c' (wait for the
-// client's EOF) or 's' (close right after replying).
-func runServer() int {
+// joinHelperNetns moves a re-executed helper's thread, locked to it, into
+// the test's network namespace.
+func joinHelperNetns() error {
 	runtime.LockOSThread()
 	fd, err := unix.Open(os.Getenv(helperNetns), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err == nil {
 		err = unix.Setns(fd, unix.CLONE_NEWNET)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "server: joining netns:", err)
+		return fmt.Errorf("joining netns: %w", err)
+	}
+	return nil
+}
+
+// runServer is the re-executed helper: it joins the namespace, listens on
+// 127.0.0.1 and ::1, prints the ports, and serves until stdin closes. The
+// first byte of each connection says who closes first: 'c' (wait for the
+// client's EOF) or 's' (close right after replying).
+func runServer() int {
+	if err := joinHelperNetns(); err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
 		return 1
 	}
 	l4, err := net.Listen("tcp4", "127.0.0.1:0")
@@ -659,13 +668,8 @@ func TestIntegrationLost(t *testing.T) {
 // starts (fd 3), prints the port and the child's pid, and exits: a daemon's
 // fork-and-exit, with the child re-executed as Go must.
 func runParent() int {
-	runtime.LockOSThread()
-	fd, err := unix.Open(os.Getenv(helperNetns), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err == nil {
-		err = unix.Setns(fd, unix.CLONE_NEWNET)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "parent: joining netns:", err)
+	if err := joinHelperNetns(); err != nil {
+		fmt.Fprintln(os.Stderr, "parent:", err)
 		return 1
 	}
 	l, err := net.Listen("tcp4", "127.0.0.1:0")

@@ -42,22 +42,7 @@ func TestBSDGolden(t *testing.T) {
 			got := render(t, args...)
 			name := strings.NewReplacer(" ", "_", "/", "%", "=", "_").Replace(c)
 			path := filepath.Join("testdata/bsd", name+".txt")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("reading golden file (run with -update to create it): %v", err)
-			}
-			if got != string(want) {
-				t.Errorf("bpfstat %s:\n%s\nwant:\n%s", c, got, want)
-			}
+			checkGolden(t, path, got, "bpfstat "+c)
 		})
 	}
 }

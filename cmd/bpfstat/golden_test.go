@@ -71,22 +71,29 @@ func TestGolden(t *testing.T) {
 		t.Run(c, func(t *testing.T) {
 			got := render(t, args...)
 			path := filepath.Join("testdata/golden", strings.ReplaceAll(c, " ", "_")+".txt")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("reading golden file (run with -update to create it): %v", err)
-			}
-			if got != string(want) {
-				t.Errorf("bpfstat %s:\n%s\nwant:\n%s", c, got, want)
-			}
+			checkGolden(t, path, got, "bpfstat "+c)
 		})
+	}
+}
+
+// checkGolden compares got, the output of what, with the golden file at
+// path, or writes the file with -update.
+func checkGolden(t *testing.T, path, got, what string) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading golden file (run with -update to create it): %v", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s:\n%s\nwant:\n%s", what, got, want)
 	}
 }
