@@ -464,8 +464,7 @@ func linuxSNMPFile(name string, m map[string]map[string]uint64) (map[string]map[
 // /proc/net/netstat is optional: without it the TcpExt counters are 0.
 func bsdTCPStats() (bsd.TCPStat, [bsd.TCPNStates]uint64, error) {
 	if bsdLiveStats() {
-		s, states, err := snapshot.BSDTCPStats()
-		return bsd.TCPStat(s), states, err
+		return snapshot.BSDTCPStats()
 	}
 	var states [bsd.TCPNStates]uint64
 	snmp, err := linuxSNMP()
@@ -564,8 +563,7 @@ func bsdUDPStats() (bsd.UDPStat, error) {
 // OutRequests, OutDiscards, OutNoRoutes, Reasm* and Frag*).
 func bsdIPStats() (bsd.IPStat, error) {
 	if bsdLiveStats() {
-		s, err := snapshot.BSDIPStats()
-		return bsd.IPStat(s), err
+		return snapshot.BSDIPStats()
 	}
 	snmp, err := linuxSNMP()
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/bpfstat/bpfstat/internal/sock"
+	"github.com/bpfstat/bpfstat/snapshot"
 )
 
 // UDPStat are struct udpstat's counters netstat -s prints.
@@ -54,13 +55,8 @@ func UDPStats(out io.Writer, s UDPStat, sflag int) error {
 	return w.Flush()
 }
 
-// IPStat are struct ipstat's counters.
-type IPStat struct {
-	Total, BadSum, TooShort, TooSmall, BadHLen, BadLen, Fragments, FragDropped, FragTimeout uint64
-	Forward, FastForward, CantForward, RedirectSent, NoProto, Delivered, LocalOut           uint64
-	ODropped, Reassembled, Fragmented, OFragments, CantFrag, BadOptions, NoRoute, BadVers   uint64
-	RawOut, TooLong, NotMember, NoGif, BadAddr                                              uint64
-}
+// IPStat are struct ipstat's counters: the decoder's type.
+type IPStat = snapshot.BSDIPStat
 
 // IPStats prints inet.c's ip_stats().
 func IPStats(out io.Writer, s IPStat, sflag int) error {
@@ -191,32 +187,9 @@ func ICMPStats(out io.Writer, s ICMPStat, sflag int) error {
 	return w.Flush()
 }
 
-// TCPStat are struct tcpstat's counters, in FreeBSD 14's header order
-// (the same fields as snapshot.BSDTCPStat).
-type TCPStat struct {
-	ConnAttempt, Accepts, Connects, Drops, ConnDrops, MinMSSDrops, Closed, SegsTimed, RTTUpdated uint64
-	DelAck, TimeoutDrop, RexmtTimeo, PersistTimeo, KeepTimeo, KeepProbe, KeepDrops, ProgDrops    uint64
-
-	SndTotal, SndPack, SndByte, SndRexmitPack, SndRexmitByte, SndRexmitBad, SndAcks, SndProbe, SndUrg uint64
-	SndWinUp, SndCtrl                                                                                 uint64
-
-	RcvTotal, RcvPack, RcvByte, RcvBadSum, RcvBadOff, RcvReassFull, RcvShort, RcvDupPack, RcvDupByte uint64
-	RcvPartDupPack, RcvPartDupByte, RcvOOPack, RcvOOByte, RcvPackAfterWin, RcvByteAfterWin           uint64
-	RcvAfterClose, RcvWinProbe, RcvDupAck, RcvAckTooMuch, RcvAckPack, RcvAckByte, RcvWinUpd          uint64
-	PAWSDrop, PredAck, PredDat, PCBCacheMiss, CachedRTT, CachedRTTVar, CachedSSThresh, UsedRTT       uint64
-	UsedRTTVar, UsedSSThresh, PersistDrop, BadSyn, MTUResent, ListenDrop, BadRST                     uint64
-	SCAdded, SCRetransmitted, SCDupSyn, SCDropped, SCCompleted, SCBucketOverflow, SCCacheOverflow    uint64
-	SCReset, SCStale, SCAborted, SCBadAck, SCUnreach, SCZoneFail, SCSendCookie, SCRecvCookie         uint64
-	HCAdded, HCBucketOverflow, FinWait2Drops                                                         uint64
-	SACKRecoveryEpisode, SACKRexmits, SACKRexmitBytes, SACKRcvBlocks, SACKSendBlocks, SACKLostRexmt  uint64
-	SACKSBOverflow                                                                                   uint64
-	ECNRcvCE, ECNRcvECT0, ECNRcvECT1, ECNShs, ECNRcwnd                                               uint64
-	SigRcvGoodSig, SigRcvBadSig, SigErrBuildSig, SigErrSigOpt, SigErrNoSigOpt                        uint64
-	PMTUDBlackholeActivated, PMTUDBlackholeActivatedMinMSS, PMTUDBlackholeFailed                     uint64
-	TunneledPkts, TunneledErrs, DSACKCount, DSACKBytes, DSACKTLPBytes, TWRecycles, TWResets          uint64
-	TWResponds, ACENect, ACEECT1, ACEECT0, ACECE, ECNSndECT0, ECNSndECT1, TLPResends, TLPResendBytes uint64
-	RcvGhostAck, RcvAckTooOld                                                                        uint64
-}
+// TCPStat are struct tcpstat's counters, in FreeBSD 14's header order:
+// the decoder's type, so the two cannot drift apart.
+type TCPStat = snapshot.BSDTCPStat
 
 // TCPNStates is TCP_NSTATES; TCPStats' states are in tcpstates[] order.
 const TCPNStates = len(tcpStates)
