@@ -163,7 +163,12 @@ func runServer() int {
 		return 1
 	}
 	fmt.Printf("%d %d\n", l4.Addr().(*net.TCPAddr).Port, l6.Addr().(*net.TCPAddr).Port)
-	for _, l := range []net.Listener{l4, l6} {
+	return serveUntilEOF(l4, l6)
+}
+
+// serveUntilEOF serves connections on every listener until stdin closes.
+func serveUntilEOF(ls ...net.Listener) int {
+	for _, l := range ls {
 		go func() {
 			for {
 				c, err := l.Accept()
@@ -701,17 +706,7 @@ func runChild() int {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		return 1
 	}
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go serve(c)
-		}
-	}()
-	io.Copy(io.Discard, os.Stdin)
-	return 0
+	return serveUntilEOF(l)
 }
 
 // TestIntegrationInherit: a listener created by a process that then exits
