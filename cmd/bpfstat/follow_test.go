@@ -10,11 +10,11 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/bpfstat/bpfstat/internal/sock"
+	"github.com/bpfstat/bpfstat/internal/testns"
 	"github.com/bpfstat/bpfstat/tracer"
 )
 
@@ -108,7 +108,7 @@ func TestIntegrationFollow(t *testing.T) {
 		t.Skip("--follow loads eBPF programs: needs root on Linux")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb lockedBuffer
+	var out, errb testns.Buffer
 	done := make(chan error, 1)
 	go func() { done <- runFollow(ctx, &out, &errb, followOptions{JSON: true, TCP: true, includeSelf: true}) }()
 	// Attaching takes longer on a busy machine: probe with throwaway
@@ -164,22 +164,4 @@ func TestIntegrationFollow(t *testing.T) {
 			t.Errorf("no %s event for our connection; saw %v", want, seen)
 		}
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe to read while runFollow writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

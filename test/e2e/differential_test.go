@@ -3,17 +3,17 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bpfstat/bpfstat/internal/testns"
 )
 
 // The differential test throws random netstat command lines at both tools
@@ -288,28 +288,9 @@ func diffContinuous(t *testing.T, args []string) []string {
 	return errs
 }
 
-// lockedBuffer is a bytes.Buffer a running command writes while the test
-// reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 type running struct {
 	cmd         *exec.Cmd
-	stdout, err *lockedBuffer
+	stdout, err *testns.Buffer
 }
 
 func (r *running) out() string { return r.stdout.String() }
@@ -332,7 +313,7 @@ func startFor(t *testing.T, argv, args []string) *running {
 	if len(argv) == 1 {
 		cmd.Args[0] = "netstat"
 	}
-	r := &running{cmd: cmd, stdout: &lockedBuffer{}, err: &lockedBuffer{}}
+	r := &running{cmd: cmd, stdout: &testns.Buffer{}, err: &testns.Buffer{}}
 	cmd.Stdout, cmd.Stderr = r.stdout, r.err
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
