@@ -74,6 +74,17 @@ type dump struct {
 	owners uint64
 }
 
+// len is the dump's number of sockets.
+func (d *dump) len() int { return len(d.recs) + len(d.res.Sockets) }
+
+// key is the i-th socket's cookie and inode.
+func (d *dump) key(i int) (cookie, inode uint64) {
+	if d.recs != nil {
+		return d.recs[i].cookie, d.recs[i].inode
+	}
+	return d.res.Sockets[i].Cookie, d.res.Sockets[i].Inode
+}
+
 // sockets returns the dump's sockets, without owners; the caller may
 // modify the slice only if private says so.
 func (d *dump) sockets() (socks []sock.Socket, private bool) {
@@ -436,10 +447,11 @@ func (b *Backend) refresh(c *nsCache) (hot []hotKey, big bool, err error) {
 	g := b.Table.Gen(c.ns)
 	start := time.Now()
 	// Sockets are packed as the dump decodes them.
-	pk := &packer{recs: make([]crec, 0, 1024)}
+	hint := 0
 	if c.dump != nil {
-		pk.recs = make([]crec, 0, max(len(c.dump.recs), len(c.dump.res.Sockets))+1024)
+		hint = c.dump.len()
 	}
+	pk := &packer{recs: make([]crec, 0, hint+1024)}
 	opts := snapshot.Options{Protos: cachedProtos, Collect: pk}
 	var res snapshot.Result
 	if c.ns == b.SelfNetNS {
@@ -450,25 +462,16 @@ func (b *Backend) refresh(c *nsCache) (hot []hotKey, big bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
-	d := &dump{res: res, start: start, at: time.Now()}
+	d := &dump{res: res, recs: pk.recs, start: start, at: time.Now()}
 	if pk.socks != nil {
-		socks := pk.socks
-		d.res.Sockets = socks
-		d.owners = b.Table.OwnersDigest(c.ns, len(socks), func(i int) (uint64, uint64) { return socks[i].Cookie, socks[i].Inode })
-	} else {
-		recs := pk.recs
-		if recs == nil {
-			recs = []crec{}
-		}
-		d.recs = recs
-		d.owners = b.Table.OwnersDigest(c.ns, len(recs), func(i int) (uint64, uint64) { return recs[i].cookie, recs[i].inode })
+		d.res.Sockets, d.recs = pk.socks, nil
 	}
-	n := len(d.recs) + len(d.res.Sockets)
+	d.owners = b.Table.OwnersDigest(c.ns, d.len(), d.key)
 	b.caches.refreshes.Add(1)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.tableGen, c.checked = g, d.at
-	big = n >= bigDump
+	big = d.len() >= bigDump
 	if c.dump != nil && sameDump(c.dump, d) && c.dump.owners == d.owners {
 		return nil, big, nil
 	}

@@ -10,6 +10,15 @@ import (
 	"github.com/bpfstat/bpfstat/snapshot"
 )
 
+// packAll packs socks as refresh does; ok is false if one did not pack.
+func packAll(socks []sock.Socket) (recs []crec, ok bool) {
+	p := &packer{}
+	for i := range socks {
+		p.Add(&socks[i])
+	}
+	return p.recs, p.socks == nil
+}
+
 func tw(port uint16, ticks uint64) sock.Socket {
 	return sock.Socket{Family: sock.FamilyInet, Proto: sock.ProtoTCP, State: sock.StateTimeWait,
 		Local:  netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port),
@@ -78,8 +87,8 @@ func TestSameDump(t *testing.T) {
 		// The same with both dumps packed, as the cache keeps them.
 		pa, pb := *a, *b
 		var ok1, ok2 bool
-		pa.recs, ok1 = compact(a.res.Sockets)
-		pb.recs, ok2 = compact(b.res.Sockets)
+		pa.recs, ok1 = packAll(a.res.Sockets)
+		pb.recs, ok2 = packAll(b.res.Sockets)
 		if !ok1 || !ok2 {
 			t.Fatalf("%s: dumps do not pack", tc.name)
 		}
@@ -90,10 +99,10 @@ func TestSameDump(t *testing.T) {
 	}
 }
 
-// TestCompactRoundTrip: a packed dump unpacks to the sockets it was made
+// TestPackRoundTrip: a packed dump unpacks to the sockets it was made
 // of, but for owners and the timers of sockets not in TIME_WAIT (which
 // cached listings do not print).
-func TestCompactRoundTrip(t *testing.T) {
+func TestPackRoundTrip(t *testing.T) {
 	in := []sock.Socket{
 		{Family: sock.FamilyInet, Proto: sock.ProtoTCP, State: sock.StateListen, Local: netip.MustParseAddrPort("0.0.0.0:22"),
 			Remote: netip.MustParseAddrPort("0.0.0.0:0"), Inode: 1 << 40, Cookie: 7, UID: 1000, SendQ: 4096},
@@ -106,7 +115,7 @@ func TestCompactRoundTrip(t *testing.T) {
 			Remote: netip.MustParseAddrPort("0.0.0.0:0"), RawProto: 1},
 		tw(9, 1234),
 	}
-	recs, ok := compact(in)
+	recs, ok := packAll(in)
 	if !ok {
 		t.Fatal("did not pack")
 	}
@@ -121,7 +130,7 @@ func TestCompactRoundTrip(t *testing.T) {
 		{Family: sock.FamilyInet, Proto: sock.ProtoTCP, Local: netip.MustParseAddrPort("1.2.3.4:5"), Remote: netip.MustParseAddrPort("1.2.3.4:6"), RecvQ: 1 << 32},
 		{Family: sock.FamilyInet, Proto: sock.ProtoTCP},
 	} {
-		if _, ok := compact([]sock.Socket{bad}); ok {
+		if _, ok := packAll([]sock.Socket{bad}); ok {
 			t.Errorf("%+v packed", bad)
 		}
 	}

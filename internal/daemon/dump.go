@@ -26,20 +26,10 @@ type crec struct {
 	v4            bool
 }
 
-// compact packs socks, or says it cannot: a socket with a field that
-// does not fit (unix, BSD, a queue or timer beyond 32 bits, an invalid
-// or mixed-family address pair) keeps the whole dump as sock.Sockets.
-func compact(socks []sock.Socket) ([]crec, bool) {
-	recs := make([]crec, len(socks))
-	for i := range socks {
-		if !pack(&socks[i], &recs[i]) {
-			return nil, false
-		}
-	}
-	return recs, true
-}
-
-// pack packs s into r, or says it does not fit.
+// pack packs s into r, or says it does not fit: a socket with a field
+// that does not fit (unix, BSD, a queue or timer beyond 32 bits, an
+// invalid or mixed-family address pair) keeps the whole dump as
+// sock.Sockets (see packer).
 func pack(s *sock.Socket, r *crec) bool {
 	la, ra := s.Local.Addr(), s.Remote.Addr()
 	if s.Proto == sock.ProtoUnix || s.BSD != nil || s.Path != "" || s.NoInode ||
