@@ -60,12 +60,10 @@ const (
 	sockRaw        = 3
 )
 
-// decode turns one ring buffer record into an Event, in native byte order.
-func decode(b []byte, ev *Event) error { return decodeWith(b, ev, cString) }
-
-// decodeWith is decode with comm turning the record's comm field into a
-// string (the tracer interns them).
-func decodeWith(b []byte, ev *Event, comm func([]byte) string) error {
+// decode turns one ring buffer record into an Event, in native byte
+// order; comm makes the record's comm field a string (cString, or the
+// tracer's interning).
+func decode(b []byte, ev *Event, comm func([]byte) string) error {
 	if len(b) < eventSize {
 		return fmt.Errorf("decoding event: record is %d bytes, want %d", len(b), eventSize)
 	}

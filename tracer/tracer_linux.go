@@ -157,9 +157,9 @@ type ident struct{ inode, netns uint64 }
 // maxComms bounds comms.
 const maxComms = 4096
 
-// decode is decode with interned comms.
+// decode decodes a record with interned comms.
 func (t *Tracer) decode(b []byte, ev *Event) error {
-	return decodeWith(b, ev, t.comm)
+	return decode(b, ev, t.comm)
 }
 
 func (t *Tracer) comm(raw []byte) string {
@@ -237,7 +237,7 @@ func New(opts Options) (*Tracer, error) {
 	}
 	tracefsErr := ensureTracefs()
 
-	t := &Tracer{closed: make(chan struct{}), idents: make(map[uint64]ident)}
+	t := &Tracer{closed: make(chan struct{}), idents: make(map[uint64]ident), poll: pollInterval}
 	var stateLink link.Link
 	for _, s := range cands {
 		h := Hook{Name: "tcp state", Strategy: s.name, Target: s.target}
@@ -423,7 +423,6 @@ func (t *Tracer) Read(ctx context.Context) (Event, error) {
 		}
 		// Nothing queued: wait for a wakeup, or poll again, less often
 		// while nothing comes (an idle reader wakes maxPollInterval apart).
-		t.poll = max(t.poll, pollInterval)
 		if err := t.ring.wait(int(t.poll / time.Millisecond)); err != nil {
 			return Event{}, err
 		}

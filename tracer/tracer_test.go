@@ -50,7 +50,7 @@ func TestDecode(t *testing.T) {
 	copy(b[offComm:], "nginx")
 
 	var ev Event
-	if err := decode(b, &ev); err != nil {
+	if err := decode(b, &ev, cString); err != nil {
 		t.Fatal(err)
 	}
 	want := Event{
@@ -69,11 +69,11 @@ func TestDecode(t *testing.T) {
 	// Without the owner flag, owner fields stay zero.
 	b[offFlags] = 0
 	ne.PutUint16(b[offFamily:], 1)
-	decode(b, &ev)
+	decode(b, &ev, cString)
 	if ev.PID != 0 || ev.Comm != "" || ev.Proto != sock.ProtoUnix || ev.Local.IsValid() {
 		t.Errorf("unix record without owner decoded as %+v", ev)
 	}
-	if err := decode(b[:10], &ev); err == nil {
+	if err := decode(b[:10], &ev, cString); err == nil {
 		t.Error("short record decoded without error")
 	}
 }
@@ -98,7 +98,7 @@ func TestDecodeUnixPath(t *testing.T) {
 	binary.NativeEndian.PutUint16(b[offPathLen:], 5)
 	copy(b[offPath:], "\x00demo")
 	var ev Event
-	if err := decode(b, &ev); err != nil {
+	if err := decode(b, &ev, cString); err != nil {
 		t.Fatal(err)
 	}
 	if ev.Path != "@demo" || ev.Proto != sock.ProtoUnix {
