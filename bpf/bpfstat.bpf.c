@@ -8,16 +8,25 @@
  *                 (tp_btf, fentry, raw_tp, tracepoint, kprobe) chosen by
  *                 package tracer; all share handle_state().
  *   inet sockets  cgroup sock_create/sock_release/post_bind4/6/connect4/6:
- *                 owner recorded in process context into sk_storage.
+ *                 cookies, binds, connects, releases.
  *   syscalls      socket/socketpair/listen/accept/accept4, unix bind and
  *                 connect, and close: descriptors, unix sockets, accept
  *                 owners.
  *   processes     sched_process_exec/exit/fork: comm after exec, and the
  *                 child that inherits an exited owner's sockets.
  *
- * Softirq-driven transitions (SYN_RECV->ESTABLISHED, FIN from the peer,
- * TIME_WAIT) run in whatever task the CPU was in, so they are never
- * attributed to the current task, only to the socket's recorded owner.
+ * Owners: events raised by a system call (socket, bind, listen, connect,
+ * accept, unix close) carry the calling process. Softirq-driven transitions
+ * (SYN_RECV->ESTABLISHED, FIN from the peer, TIME_WAIT) run in whatever
+ * task the CPU was in, so they are never attributed to the current task:
+ * where the state hook has BTF (and so a cookie on every socket), its
+ * events carry no owner and package tracer joins the one recorded by the
+ * socket's system call events, by cookie, with the process records
+ * (exec, exit, fork) for comms and inheritance. Keeping owners here in
+ * sk_storage cost an allocation per socket and lookups per event, several
+ * times what the join costs the reader. Without BTF (and for MPTCP
+ * subflows, whose owner is another socket's) owners are kept here, by
+ * socket address.
  */
 #include "vmlinux.h"
 #include "bpf_helpers.h"
@@ -56,34 +65,16 @@ struct owner {
 	__u32 uid;
 	__s32 fd;
 	char comm[16];
-	/* Addresses seen by bind/connect, for sock_release which cannot read them. */
-	__u8 saddr[16];
-	__u8 daddr[16];
-	__u16 sport;
-	__u16 dport;
-	__u32 _pad;
 	/* owner_by_sk: the socket's cookie when recorded. Socket memory is
 	 * reused, and not every socket's entry is deleted (sockets that never
 	 * left CLOSE, MPTCP sockets): a differing cookie marks a stale entry. */
 	__u64 cookie;
 };
 
-/* Primary owner store: lives and dies with the socket. Not BPF_F_CLONE:
- * copying the listener's storage into every passive child costs two
- * allocations, two memcg charges and an RCU free per connection; children
- * take their listener's owner from listener_by_port instead, as the
- * non-BTF strategies do, and keep it in owner_by_sk. */
-struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct owner);
-} sk_owner SEC(".maps");
-
-/* Owners keyed by struct sock address, for what sk_storage cannot serve:
- * passive children, accept(2) (the acceptor and its descriptor), MPTCP
- * sockets (whose TCP subflows are kernel sockets), and the non-BTF state
- * strategies. Deleted at TCP CLOSE. */
+/* Owners keyed by struct sock address, where the reader cannot join them
+ * by cookie: the non-BTF state strategies (sockets cloned from a listener
+ * have no cookie there), and MPTCP sockets (whose TCP subflows are kernel
+ * sockets with cookies of their own). Deleted at TCP CLOSE. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -102,8 +93,8 @@ struct listen_owner {
 	__u64 sk;
 };
 
-/* Listening ports' owners, for passive opens: until accept(2), a child
- * belongs to whoever listened on its port. */
+/* Listening ports' owners, for passive opens without BTF: until
+ * accept(2), a child belongs to whoever listened on its port. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
@@ -134,18 +125,10 @@ struct {
 	__type(value, __u8);
 } tcp_closed SEC(".maps");
 
-/* comm after exec, by tgid; owners keep the comm they were created with.
- * Kept after exit: events of an exited owner's sockets still name it. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u32);
-	__type(value, char[16]);
-} exec_comm SEC(".maps");
-
 /* A process's most recent child process, and processes that have exited:
  * when an owner has exited, its sockets belong to the child it forked
- * (daemons: fork, parent exits). */
+ * (daemons: fork, parent exits). For the owners kept here; the reader
+ * follows the same rule from the process records. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
@@ -291,11 +274,8 @@ static __always_inline bool set_owner(struct event *e, const struct owner *o, bo
 	e->uid = o->uid;
 	e->fd = o->fd;
 	e->flags |= EVENT_F_OWNER;
-	char *c = bpf_map_lookup_elem(&exec_comm, &pid);
-	if (c)
-		__builtin_memcpy(e->comm, c, sizeof(e->comm));
-	else
-		__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
+	/* the reader puts in the comm an exec gave pid since */
+	__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
 	return true;
 }
 
@@ -444,29 +424,18 @@ static __always_inline int handle_state(struct sock *sk, int oldstate, int newst
 	__u64 skp = (__u64)sk;
 	__u64 now = bpf_ktime_get_ns();
 	__u64 cookie = btf ? bpf_get_socket_cookie(sk) : raw_cookie(sk);
-	struct owner *st = NULL, *o;
-	struct tcp_sock *tp = NULL;
-	if (btf) {
-		st = bpf_sk_storage_get(&sk_owner, sk, 0, 0);
-		tp = bpf_skc_to_tcp_sock(sk);
-	}
-	/* A child just cloned from its listener: its life starts now. */
-	bool child = tcp_set_state_only ? oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED
-					: newstate == TCP_SYN_RECV;
-	if (child && st)
-		st->start_ns = now;
-	/* A socket with sk_storage (created by a process, not cloned from a
-	 * listener) has its owner there, never in owner_by_sk: skip the
-	 * lookup. */
-	bool by_sk = !st;
-	o = by_sk ? owner_of(skp, cookie) : NULL;
-	if (!o)
-		o = st;
+	struct tcp_sock *tp = btf ? bpf_skc_to_tcp_sock(sk) : NULL;
 	struct sock *conn = !btf || tp ? mptcp_conn(sk, tp) : NULL;
+	/* With BTF the reader joins owners by cookie: only an MPTCP
+	 * subflow's (its MPTCP socket's) is looked up here. */
+	struct owner *o = NULL;
+	bool by_sk = !btf; /* owner_by_sk holds this socket's own owner */
+	if (by_sk)
+		o = owner_of(skp, cookie);
 	if (!o && conn)
 		o = owner_of((__u64)conn, raw_cookie(conn));
 	struct owner no; /* a new owner_by_sk entry, as stored */
-	if (!o && (newstate == TCP_SYN_RECV || oldstate == TCP_SYN_RECV)) {
+	if (!o && by_sk && (newstate == TCP_SYN_RECV || oldstate == TCP_SYN_RECV)) {
 		struct listen_key k = {
 			.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum),
 			.port = BPF_CORE_READ(sk, __sk_common.skc_num),
@@ -492,7 +461,7 @@ static __always_inline int handle_state(struct sock *sk, int oldstate, int newst
 	struct owner cur = {};
 	if (o)
 		cur = *o;
-	__u64 start = st && st->start_ns ? st->start_ns : cur.start_ns;
+	__u64 start = cur.start_ns;
 
 	bool closing = newstate == TCP_CLOSE;
 	if (closing) {
@@ -518,6 +487,7 @@ static __always_inline int handle_state(struct sock *sk, int oldstate, int newst
 	/* sock_orphan() marks a socket whose last descriptor is gone DEAD;
 	 * any other socket (embryonic children included) may be inherited. */
 	bool orphan = SK(btf, sk, __sk_common.skc_flags) & (1UL << SOCK_DEAD);
+	__u8 flags = (conn ? EVENT_F_MPTCP : 0) | (orphan ? EVENT_F_ORPHAN : 0);
 
 	if (newstate == TCP_SYN_RECV && oldstate == TCP_LISTEN && !SK(btf, sk, __sk_common.skc_dport)) {
 		/* A child not yet given its peer's address: defer (see
@@ -533,8 +503,7 @@ static __always_inline int handle_state(struct sock *sk, int oldstate, int newst
 			struct event *d = reserve(at);
 			if (d) {
 				fill_sock(d, sk, cookie, btf);
-				if (conn)
-					d->flags |= EVENT_F_MPTCP;
+				d->flags |= flags;
 				d->kind = EVENT_STATE;
 				d->oldstate = TCP_LISTEN;
 				d->newstate = TCP_SYN_RECV;
@@ -550,8 +519,7 @@ static __always_inline int handle_state(struct sock *sk, int oldstate, int newst
 	if (!e)
 		return 0;
 	fill_sock(e, sk, cookie, btf);
-	if (conn)
-		e->flags |= EVENT_F_MPTCP;
+	e->flags |= flags;
 	e->kind = closing ? EVENT_CLOSE : EVENT_STATE;
 	e->oldstate = oldstate;
 	e->newstate = newstate;
@@ -635,37 +603,23 @@ int state_kprobe(struct pt_regs *regs)
 
 /* ------------------------------------------------------ cgroup inet sockets */
 
-static __always_inline struct owner *cg_owner(struct bpf_sock *sk)
-{
-	struct owner *o = bpf_sk_storage_get(&sk_owner, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!o)
-		return NULL;
-	__u64 start = o->start_ns;
-	/* bind or connect by the thread that created it: nothing to update */
-	__u64 id = bpf_get_current_pid_tgid();
-	if (start && o->pid == id >> 32 && o->tid == (__u32)id && o->uid == (__u32)bpf_get_current_uid_gid())
-		return o;
-	owner_current(o, -1);
-	o->start_ns = start ? start : bpf_ktime_get_ns();
-	return o;
-}
-
-/* cgroup hook: no tracepoint sees a new inet socket in its creator's
- * context with the socket's sk_storage at hand. */
+/* cgroup hook: gives every new inet socket its cookie, by which the
+ * reader joins its events (the hooks without BTF read it raw, and the
+ * kernel assigns one only when first asked). */
 SEC("cgroup/sock_create")
 int cg_sock_create(struct bpf_sock *sk)
 {
-	/* Assign the cookie now, so the non-BTF hooks can read it later. */
 	bpf_get_socket_cookie(sk);
-	cg_owner(sk);
 	return 1;
 }
 
-static __always_inline void cg_event(struct bpf_sock *sk, __u64 cookie, struct owner *o, __u8 kind)
+/* An event about sk raised by the calling process (bind, connect); false
+ * if the event is to be ignored. */
+static __always_inline struct event *cg_event(struct bpf_sock *sk, __u64 cookie, __u8 kind)
 {
 	struct event *e = reserve(bpf_ktime_get_ns());
 	if (!e)
-		return;
+		return NULL;
 	e->kind = kind;
 	e->family = sk->family;
 	e->type = sk->type;
@@ -673,31 +627,26 @@ static __always_inline void cg_event(struct bpf_sock *sk, __u64 cookie, struct o
 	e->cookie = cookie;
 	if (e->protocol == IPPROTO_MPTCP)
 		e->flags |= EVENT_F_MPTCP;
-	if (o) {
-		__builtin_memcpy(e->saddr, o->saddr, 16);
-		__builtin_memcpy(e->daddr, o->daddr, 16);
-		e->sport = o->sport;
-		e->dport = o->dport;
-	}
-	if (!set_owner(e, o, false)) {
+	struct owner o;
+	owner_current(&o, -1);
+	if (!set_owner(e, &o, false)) {
 		bpf_ringbuf_discard(e, 0);
-		return;
+		return NULL;
 	}
-	bpf_ringbuf_submit(e, wakeup_flags());
+	return e;
 }
 
 /* cgroup hook: there is no bind tracepoint. */
 SEC("cgroup/post_bind4")
 int cg_post_bind4(struct bpf_sock *sk)
 {
-	struct owner *o = cg_owner(sk);
-	if (o) {
-		__builtin_memset(o->saddr, 0, 16);
-		__u32 a = sk->src_ip4;
-		__builtin_memcpy(o->saddr, &a, 4);
-		o->sport = sk->src_port;
-	}
-	cg_event(sk, bpf_get_socket_cookie(sk), o, EVENT_BIND);
+	struct event *e = cg_event(sk, bpf_get_socket_cookie(sk), EVENT_BIND);
+	if (!e)
+		return 1;
+	__u32 a = sk->src_ip4;
+	__builtin_memcpy(e->saddr, &a, 4);
+	e->sport = sk->src_port;
+	bpf_ringbuf_submit(e, wakeup_flags());
 	return 1;
 }
 
@@ -705,32 +654,35 @@ int cg_post_bind4(struct bpf_sock *sk)
 SEC("cgroup/post_bind6")
 int cg_post_bind6(struct bpf_sock *sk)
 {
-	struct owner *o = cg_owner(sk);
-	if (o) {
-		__u32 a[4] = {sk->src_ip6[0], sk->src_ip6[1], sk->src_ip6[2], sk->src_ip6[3]};
-		__builtin_memcpy(o->saddr, a, 16);
-		o->sport = sk->src_port;
-	}
-	cg_event(sk, bpf_get_socket_cookie(sk), o, EVENT_BIND);
+	struct event *e = cg_event(sk, bpf_get_socket_cookie(sk), EVENT_BIND);
+	if (!e)
+		return 1;
+	__u32 a[4] = {sk->src_ip6[0], sk->src_ip6[1], sk->src_ip6[2], sk->src_ip6[3]};
+	__builtin_memcpy(e->saddr, a, 16);
+	e->sport = sk->src_port;
+	bpf_ringbuf_submit(e, wakeup_flags());
 	return 1;
 }
 
 /* cgroup hook: UDP connect changes no TCP state, and TCP's SYN_SENT
- * tracepoint cannot write the socket's storage on non-BTF strategies. */
+ * transition runs where the caller's descriptor is not at hand. The local
+ * address is the bound one, if any. */
 SEC("cgroup/connect4")
 int cg_connect4(struct bpf_sock_addr *ctx)
 {
 	struct bpf_sock *sk = ctx->sk;
 	if (!sk)
 		return 1;
-	struct owner *o = cg_owner(sk);
-	if (o) {
-		__builtin_memset(o->daddr, 0, 16);
-		__u32 a = ctx->user_ip4;
-		__builtin_memcpy(o->daddr, &a, 4);
-		o->dport = bpf_ntohs(ctx->user_port);
-	}
-	cg_event(sk, bpf_get_socket_cookie(ctx), o, EVENT_CONNECT);
+	struct event *e = cg_event(sk, bpf_get_socket_cookie(ctx), EVENT_CONNECT);
+	if (!e)
+		return 1;
+	__u32 a = sk->src_ip4;
+	__builtin_memcpy(e->saddr, &a, 4);
+	e->sport = sk->src_port;
+	a = ctx->user_ip4;
+	__builtin_memcpy(e->daddr, &a, 4);
+	e->dport = bpf_ntohs(ctx->user_port);
+	bpf_ringbuf_submit(e, wakeup_flags());
 	return 1;
 }
 
@@ -741,23 +693,31 @@ int cg_connect6(struct bpf_sock_addr *ctx)
 	struct bpf_sock *sk = ctx->sk;
 	if (!sk)
 		return 1;
-	struct owner *o = cg_owner(sk);
-	if (o) {
-		__u32 a[4] = {ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3]};
-		__builtin_memcpy(o->daddr, a, 16);
-		o->dport = bpf_ntohs(ctx->user_port);
-	}
-	cg_event(sk, bpf_get_socket_cookie(ctx), o, EVENT_CONNECT);
+	struct event *e = cg_event(sk, bpf_get_socket_cookie(ctx), EVENT_CONNECT);
+	if (!e)
+		return 1;
+	__u32 a[4] = {sk->src_ip6[0], sk->src_ip6[1], sk->src_ip6[2], sk->src_ip6[3]};
+	__builtin_memcpy(e->saddr, a, 16);
+	e->sport = sk->src_port;
+	__u32 d[4] = {ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3]};
+	__builtin_memcpy(e->daddr, d, 16);
+	e->dport = bpf_ntohs(ctx->user_port);
+	bpf_ringbuf_submit(e, wakeup_flags());
 	return 1;
 }
 
-/* cgroup hook: UDP and RAW sockets have no state tracepoint to see them go. */
+/* cgroup hook: UDP and RAW sockets have no state tracepoint to see them
+ * go. This hook can read neither the socket's addresses nor, here, who
+ * holds it: the reader fills both in from the socket's earlier events. */
 SEC("cgroup/sock_release")
 int cg_sock_release(struct bpf_sock *sk)
 {
 	/* TCP closes are reported by the state hook, except for sockets that
 	 * never left CLOSE (never connected), or reached it before release. */
 	if (sk->type == SOCK_STREAM && (sk->protocol == IPPROTO_TCP || sk->protocol == IPPROTO_MPTCP)) {
+		/* Not before this test: a cookie given to a socket still open
+		 * would no longer match the one its owner was recorded with by
+		 * address (non-BTF strategies). */
 		if (sk->state != TCP_CLOSE)
 			return 1;
 		__u64 cookie = bpf_get_socket_cookie(sk);
@@ -766,7 +726,6 @@ int cg_sock_release(struct bpf_sock *sk)
 			return 1;
 		}
 	}
-	struct owner *o = bpf_sk_storage_get(&sk_owner, sk, 0, 0);
 	struct event *e = reserve(bpf_ktime_get_ns());
 	if (!e)
 		return 1;
@@ -777,20 +736,10 @@ int cg_sock_release(struct bpf_sock *sk)
 	e->oldstate = sk->state;
 	e->newstate = TCP_CLOSE;
 	e->cookie = bpf_get_socket_cookie(sk);
+	/* the last reference is gone: no heir takes it over */
+	e->flags = EVENT_F_ORPHAN;
 	if (e->protocol == IPPROTO_MPTCP)
 		e->flags |= EVENT_F_MPTCP;
-	if (o) {
-		__builtin_memcpy(e->saddr, o->saddr, 16);
-		__builtin_memcpy(e->daddr, o->daddr, 16);
-		e->sport = o->sport;
-		e->dport = o->dport;
-		if (o->start_ns)
-			e->lifetime_ns = e->ts_ns - o->start_ns;
-	}
-	if (!set_owner(e, o, false)) {
-		bpf_ringbuf_discard(e, 0);
-		return 1;
-	}
 	bpf_ringbuf_submit(e, wakeup_flags());
 	return 1;
 }
@@ -798,10 +747,21 @@ int cg_sock_release(struct bpf_sock *sk)
 /* ------------------------------------------------------------------ syscalls */
 
 /*
- * The socket behind the current task's descriptor fd, or NULL. The walk to
- * the descriptor table is plain loads on the BTF task pointer; the slot
- * and what hangs off the file take probe reads. sys_enter_close runs this
- * for every close(2) on the host.
+ * bpf_rdonly_cast (Linux 6.2+) makes an address a BTF pointer whose loads
+ * are plain instructions (fault-checked) instead of a helper call each.
+ * The system call hooks read the descriptor's file and socket through it
+ * where the kernel has it (DIRECT: a load-time constant, so the verifier
+ * drops the other branch), by bpf_probe_read_kernel where not.
+ */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+#define DIRECT (bpf_rdonly_cast != 0)
+#define SKD(sk, field) (DIRECT ? (sk)->field : BPF_CORE_READ(sk, field))
+
+/*
+ * The socket behind the current task's descriptor fd, or NULL; a BTF
+ * pointer if DIRECT. The walk to the descriptor table is plain loads on
+ * the BTF task pointer; the slot takes a probe read. sys_enter_close runs
+ * this for every close(2) on the host.
  */
 static __always_inline struct sock *fd_sock(long fd, struct file **fp)
 {
@@ -819,6 +779,17 @@ static __always_inline struct sock *fd_sock(long fd, struct file **fp)
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	if (!f)
 		return NULL;
+	if (DIRECT) {
+		struct file *uf = bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
+		if ((uf->f_inode->i_mode & S_IFMT) != S_IFSOCK)
+			return NULL;
+		struct socket *uso = bpf_rdonly_cast(uf->private_data, bpf_core_type_id_kernel(struct socket));
+		if (!uso)
+			return NULL;
+		if (fp)
+			*fp = f;
+		return uso->sk;
+	}
 	umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
 	if ((mode & S_IFMT) != S_IFSOCK)
 		return NULL;
@@ -866,7 +837,7 @@ static __always_inline void fd_event(long fd, struct sock *sk, __u8 kind, struct
 	if (ow)
 		*ow = o;
 	struct event *e;
-	if (BPF_CORE_READ(sk, __sk_common.skc_family) == AF_UNIX) {
+	if (SKD(sk, __sk_common.skc_family) == AF_UNIX) {
 		struct unix_event *u = reserve_unix(now);
 		if (!u)
 			goto lost;
@@ -877,7 +848,10 @@ static __always_inline void fd_event(long fd, struct sock *sk, __u8 kind, struct
 		if (!e)
 			goto lost;
 	}
-	fill_sock(e, sk, raw_cookie(sk), false);
+	if (DIRECT)
+		fill_sock(e, sk, sk->__sk_common.skc_cookie.counter, true);
+	else
+		fill_sock(e, sk, raw_cookie(sk), false);
 	e->kind = kind;
 	if (kind == EVENT_LISTEN && e->family != AF_UNIX) {
 		/* TCP numbering; unix sockets use SS_* states, left unset */
@@ -981,6 +955,8 @@ int sys_exit_listen(struct trace_event_raw_sys_exit *ctx)
 	fd_event(fd, sk, EVENT_LISTEN, &o, &id);
 	if (!id_is_tcp(&id))
 		return 0;
+	if (!track_by_ptr)
+		return 0; /* the reader keeps listeners' owners */
 	struct listen_owner l = {.owner = o, .sk = (__u64)sk};
 	l.owner.fd = -1;
 	struct listen_key k = {.netns = id.netns, .port = id.sport};
@@ -1005,7 +981,7 @@ static __always_inline void unix_call_done(long ret, __u8 kind)
 	else
 		fd = (int)BPF_CORE_READ((struct pt_regs___arm64 *)regs, orig_x0);
 	struct sock *sk = fd_sock(fd, NULL);
-	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_family) != AF_UNIX)
+	if (!sk || SKD(sk, __sk_common.skc_family) != AF_UNIX)
 		return;
 	fd_event(fd, sk, kind, NULL, NULL);
 }
@@ -1032,7 +1008,7 @@ static __always_inline void accepted(long fd)
 	struct owner o;
 	struct sock_id id;
 	fd_event(fd, sk, EVENT_ACCEPT, &o, &id);
-	if (!id_is_tcp(&id))
+	if (!id_is_tcp(&id) || !(track_by_ptr || id.protocol == IPPROTO_MPTCP))
 		return;
 	/* The acceptor owns it from now on, whoever owned the listener. A
 	 * whole new value, not edited in place: a state event on another CPU
@@ -1066,7 +1042,7 @@ int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
 	struct file *f = NULL;
 	long fd = (long)ctx->args[0];
 	struct sock *sk = fd_sock(fd, &f);
-	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_family) != AF_UNIX || file_refs(f) != 1)
+	if (!sk || SKD(sk, __sk_common.skc_family) != AF_UNIX || file_refs(f) != 1)
 		return 0;
 	fd_event(fd, sk, EVENT_CLOSE, NULL, NULL);
 	return 0;
@@ -1074,13 +1050,26 @@ int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
 
 /* ----------------------------------------------------------------- processes */
 
+/* A process record for the reader's owner join (and heir, exited for the
+ * owners kept here). */
+static __always_inline void proc_event(__u8 kind, __u32 pid, __u32 child)
+{
+	struct event *e = reserve(bpf_ktime_get_ns());
+	if (!e)
+		return;
+	e->kind = kind;
+	e->flags = EVENT_F_OWNER;
+	e->pid = pid;
+	e->tid = child;
+	if (kind == EVENT_EXEC)
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, wakeup_flags());
+}
+
 SEC("raw_tp/sched_process_exec")
 int sched_exec(void *ctx)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	char comm[16];
-	bpf_get_current_comm(comm, sizeof(comm));
-	bpf_map_update_elem(&exec_comm, &tgid, comm, BPF_ANY);
+	proc_event(EVENT_EXEC, bpf_get_current_pid_tgid() >> 32, 0);
 	return 0;
 }
 
@@ -1090,8 +1079,10 @@ int sched_exit(void *ctx)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
 	__u8 one = 1;
-	if (tgid == (__u32)id)
-		bpf_map_update_elem(&exited, &tgid, &one, BPF_ANY);
+	if (tgid != (__u32)id)
+		return 0; /* a thread */
+	bpf_map_update_elem(&exited, &tgid, &one, BPF_ANY);
+	proc_event(EVENT_EXIT, tgid, 0);
 	return 0;
 }
 
@@ -1107,8 +1098,8 @@ int sched_fork(struct bpf_raw_tracepoint_args *ctx)
 	bpf_map_update_elem(&heir, &ptgid, &ctgid, BPF_ANY);
 	/* a recycled pid starts afresh */
 	bpf_map_delete_elem(&exited, &ctgid);
-	bpf_map_delete_elem(&exec_comm, &ctgid);
 	bpf_map_delete_elem(&heir, &ctgid);
+	proc_event(EVENT_FORK, ptgid, ctgid);
 	return 0;
 }
 

@@ -16,11 +16,17 @@ enum event_kind {
 	EVENT_ACCEPT = 5,  /* accept(2)/accept4(2) returned a descriptor */
 	EVENT_STATE = 6,   /* TCP state transition */
 	EVENT_CLOSE = 7,   /* TCP reached CLOSE, or the last reference was released */
+	/* Process records, for package tracer's owner join; not socket
+	 * events. pid is the process (tgid), comm its name. */
+	EVENT_EXEC = 8, /* pid exec'd: comm is the new name */
+	EVENT_EXIT = 9, /* pid's thread-group leader exited */
+	EVENT_FORK = 10, /* pid forked a new process: tid is the child's tgid */
 };
 
 enum event_flag {
 	EVENT_F_OWNER = 1 << 0, /* pid/tid/uid/comm are known */
 	EVENT_F_MPTCP = 1 << 1, /* an IPPROTO_MPTCP socket or one of its subflows */
+	EVENT_F_ORPHAN = 1 << 2, /* no descriptor is left (SOCK_DEAD): the owner is not inherited */
 };
 
 struct event {

@@ -45,8 +45,9 @@ type BpfstatEvent struct {
 type BpfstatEventFlag uint32
 
 const (
-	BpfstatEventFlagEVENT_F_OWNER BpfstatEventFlag = 1
-	BpfstatEventFlagEVENT_F_MPTCP BpfstatEventFlag = 2
+	BpfstatEventFlagEVENT_F_OWNER  BpfstatEventFlag = 1
+	BpfstatEventFlagEVENT_F_MPTCP  BpfstatEventFlag = 2
+	BpfstatEventFlagEVENT_F_ORPHAN BpfstatEventFlag = 4
 )
 
 type BpfstatEventKind uint32
@@ -59,6 +60,9 @@ const (
 	BpfstatEventKindEVENT_ACCEPT  BpfstatEventKind = 5
 	BpfstatEventKindEVENT_STATE   BpfstatEventKind = 6
 	BpfstatEventKindEVENT_CLOSE   BpfstatEventKind = 7
+	BpfstatEventKindEVENT_EXEC    BpfstatEventKind = 8
+	BpfstatEventKindEVENT_EXIT    BpfstatEventKind = 9
+	BpfstatEventKindEVENT_FORK    BpfstatEventKind = 10
 )
 
 type BpfstatListenKey struct {
@@ -82,11 +86,6 @@ type BpfstatOwner struct {
 	Uid     uint32
 	Fd      int32
 	Comm    [16]int8
-	Saddr   [16]uint8
-	Daddr   [16]uint8
-	Sport   uint16
-	Dport   uint16
-	Pad     uint32
 	Cookie  uint64
 }
 
@@ -104,13 +103,11 @@ type BpfstatUnixEvent struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	BpfstatMapEvents              = "events"
-	BpfstatMapExecComm            = "exec_comm"
 	BpfstatMapExited              = "exited"
 	BpfstatMapHeir                = "heir"
 	BpfstatMapListenerByPort      = "listener_by_port"
 	BpfstatMapLost                = "lost"
 	BpfstatMapOwnerBySk           = "owner_by_sk"
-	BpfstatMapSkOwner             = "sk_owner"
 	BpfstatMapSynrecvPending      = "synrecv_pending"
 	BpfstatMapSysArgs             = "sys_args"
 	BpfstatMapTcpClosed           = "tcp_closed"
@@ -221,13 +218,11 @@ type BpfstatProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type BpfstatMapSpecs struct {
 	Events         *ebpf.MapSpec `ebpf:"events"`
-	ExecComm       *ebpf.MapSpec `ebpf:"exec_comm"`
 	Exited         *ebpf.MapSpec `ebpf:"exited"`
 	Heir           *ebpf.MapSpec `ebpf:"heir"`
 	ListenerByPort *ebpf.MapSpec `ebpf:"listener_by_port"`
 	Lost           *ebpf.MapSpec `ebpf:"lost"`
 	OwnerBySk      *ebpf.MapSpec `ebpf:"owner_by_sk"`
-	SkOwner        *ebpf.MapSpec `ebpf:"sk_owner"`
 	SynrecvPending *ebpf.MapSpec `ebpf:"synrecv_pending"`
 	SysArgs        *ebpf.MapSpec `ebpf:"sys_args"`
 	TcpClosed      *ebpf.MapSpec `ebpf:"tcp_closed"`
@@ -268,13 +263,11 @@ func (o *BpfstatObjects) Close() error {
 // It can be passed to LoadBpfstatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type BpfstatMaps struct {
 	Events         *ebpf.Map `ebpf:"events"`
-	ExecComm       *ebpf.Map `ebpf:"exec_comm"`
 	Exited         *ebpf.Map `ebpf:"exited"`
 	Heir           *ebpf.Map `ebpf:"heir"`
 	ListenerByPort *ebpf.Map `ebpf:"listener_by_port"`
 	Lost           *ebpf.Map `ebpf:"lost"`
 	OwnerBySk      *ebpf.Map `ebpf:"owner_by_sk"`
-	SkOwner        *ebpf.Map `ebpf:"sk_owner"`
 	SynrecvPending *ebpf.Map `ebpf:"synrecv_pending"`
 	SysArgs        *ebpf.Map `ebpf:"sys_args"`
 	TcpClosed      *ebpf.Map `ebpf:"tcp_closed"`
@@ -283,13 +276,11 @@ type BpfstatMaps struct {
 func (m *BpfstatMaps) Close() error {
 	return _BpfstatClose(
 		m.Events,
-		m.ExecComm,
 		m.Exited,
 		m.Heir,
 		m.ListenerByPort,
 		m.Lost,
 		m.OwnerBySk,
-		m.SkOwner,
 		m.SynrecvPending,
 		m.SysArgs,
 		m.TcpClosed,

@@ -127,6 +127,11 @@ func decode(b []byte, ev *Event, comm func([]byte) string) error {
 	return nil
 }
 
+// orphan says a record's socket had no descriptor left (EVENT_F_ORPHAN).
+func orphan(b []byte) bool {
+	return len(b) > int(offFlags) && b[offFlags]&uint8(bpf.BpfstatEventFlagEVENT_F_ORPHAN) != 0
+}
+
 // unixPath renders sun_path as /proc/net/unix does: a pathname up to its
 // terminating NUL; an abstract name (leading NUL) as '@' and its bytes,
 // NULs shown as '@'.

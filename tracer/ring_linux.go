@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"sync/atomic"
+	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -22,8 +24,14 @@ import (
 // batch: the producers read it on every reserve, so each store from the
 // consumer is a cache line the producing CPUs must fetch again.
 type ring struct {
-	fd      int
-	epfd    int
+	fd int
+	// wake is a duplicate of the map's descriptor in Go's network poller:
+	// a reader waiting for the kernel's wakeup parks its goroutine instead
+	// of blocking a thread in epoll_wait, which made the runtime hand the
+	// thread's work to another one on every wait (a third of the reader's
+	// CPU went to those context switches).
+	wake    *os.File
+	wakeRC  syscall.RawConn
 	cons    []byte // consumer page (read-write)
 	prod    []byte // producer page and the data pages twice (read-only)
 	mask    uint64
@@ -46,7 +54,7 @@ func newRing(mapFD, size int) (*ring, error) {
 	if size <= 0 || size%page != 0 || size&(size-1) != 0 {
 		return nil, fmt.Errorf("ring buffer size %d is not a power-of-two multiple of the page size", size)
 	}
-	r := &ring{fd: mapFD, epfd: -1, mask: uint64(size - 1), page: page}
+	r := &ring{fd: mapFD, mask: uint64(size - 1), page: page}
 	var err error
 	r.cons, err = unix.Mmap(mapFD, 0, page, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
@@ -60,13 +68,18 @@ func newRing(mapFD, size int) (*ring, error) {
 	r.consPos = (*uint64)(unsafe.Pointer(&r.cons[0]))
 	r.prodPos = (*uint64)(unsafe.Pointer(&r.prod[0]))
 	r.pos = atomic.LoadUint64(r.consPos)
-	r.epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	dup, err := unix.FcntlInt(uintptr(mapFD), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
 		r.close()
-		return nil, fmt.Errorf("creating epoll for the ring buffer: %w", err)
+		return nil, fmt.Errorf("duplicating the ring buffer's descriptor: %w", err)
 	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(mapFD)}
-	if err := unix.EpollCtl(r.epfd, unix.EPOLL_CTL_ADD, mapFD, &ev); err != nil {
+	if err := unix.SetNonblock(dup, true); err != nil {
+		unix.Close(dup)
+		r.close()
+		return nil, fmt.Errorf("polling the ring buffer: %w", err)
+	}
+	r.wake = os.NewFile(uintptr(dup), "bpf ringbuf")
+	if r.wakeRC, err = r.wake.SyscallConn(); err != nil {
 		r.close()
 		return nil, fmt.Errorf("polling the ring buffer: %w", err)
 	}
@@ -99,20 +112,29 @@ func (r *ring) release() {
 	atomic.StoreUint64(r.consPos, r.pos)
 }
 
-// wait blocks until the kernel signals data or timeoutMs passes.
-func (r *ring) wait(timeoutMs int) error {
-	var evs [1]unix.EpollEvent
-	_, err := unix.EpollWait(r.epfd, evs[:], timeoutMs)
-	if err != nil && !errors.Is(err, unix.EINTR) {
+// wait returns once the kernel signals data, or after timeout.
+func (r *ring) wait(timeout time.Duration) error {
+	if err := r.wake.SetReadDeadline(time.Now().Add(timeout)); err != nil {
+		return fmt.Errorf("waiting for the ring buffer: %w", err)
+	}
+	first := true
+	err := r.wakeRC.Read(func(uintptr) bool {
+		// The first call returns at once, as a read would: park until
+		// the poller reports the descriptor readable (a wakeup).
+		done := !first
+		first = false
+		return done
+	})
+	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 		return fmt.Errorf("waiting for the ring buffer: %w", err)
 	}
 	return nil
 }
 
 func (r *ring) close() {
-	if r.epfd >= 0 {
-		unix.Close(r.epfd)
-		r.epfd = -1
+	if r.wake != nil {
+		r.wake.Close()
+		r.wake = nil
 	}
 	if r.prod != nil {
 		unix.Munmap(r.prod)

@@ -17,7 +17,7 @@ type fakeRing struct {
 func newFakeRing(page, size int) *fakeRing {
 	cons := make([]byte, page)
 	prod := make([]byte, page+2*size)
-	r := &ring{epfd: -1, cons: cons, prod: prod, mask: uint64(size - 1), page: page}
+	r := &ring{cons: cons, prod: prod, mask: uint64(size - 1), page: page}
 	r.consPos = (*uint64)(unsafe.Pointer(&cons[0]))
 	r.prodPos = (*uint64)(unsafe.Pointer(&prod[0]))
 	return &fakeRing{r: r, size: size}

@@ -12,7 +12,11 @@
 // softirq-driven ones included (SYN_RECV->ESTABLISHED, FIN from the peer,
 // TIME_WAIT): the creator, then whoever accept(2)s a connection (until
 // then, a passive connection belongs to whoever listen(2)ed on its port);
-// a socket whose owner exited belongs to the child it forked.
+// a socket whose owner exited belongs to the child it forked. The kernel
+// reports the caller on events raised by system calls; the reader joins
+// that owner into the socket's other events by socket cookie (owners.go),
+// which costs far less than keeping it in the kernel (sk_storage for every
+// socket and map lookups on every event).
 //
 // MPTCP (Go 1.24+ listens with IPPROTO_MPTCP): reported as TCP with
 // Event.MPTCP set. The MPTCP socket itself appears in socket, bind, listen,

@@ -143,16 +143,13 @@ type Tracer struct {
 	poll    time.Duration // the current poll interval
 	closed  chan struct{}
 	once    sync.Once
-	// idents remembers each live socket's inode and netns by cookie, for
-	// the hooks that cannot read them (cgroup hooks, sockets already
-	// orphaned by close).
-	idents map[uint64]ident
+	// owners joins owners, identities and addresses the kernel sends
+	// once into the events it sends without them.
+	owners *owners
 	// comms interns process names: events repeat a few, and a string
 	// per event is most of a decode's garbage.
 	comms map[[16]byte]string
 }
-
-type ident struct{ inode, netns uint64 }
 
 // maxComms bounds comms.
 const maxComms = 4096
@@ -174,38 +171,6 @@ func (t *Tracer) comm(raw []byte) string {
 	s := cString(raw)
 	t.comms[k] = s
 	return s
-}
-
-// maxIdents bounds idents should closes go missing.
-const maxIdents = 1 << 20
-
-func (t *Tracer) enrich(ev *Event) {
-	if ev.Cookie == 0 {
-		return
-	}
-	id, ok := t.idents[ev.Cookie]
-	if ev.Inode != 0 && (!ok || id.inode != ev.Inode || id.netns != ev.NetNS && ev.NetNS != 0) {
-		if len(t.idents) >= maxIdents {
-			clear(t.idents)
-		}
-		id = ident{ev.Inode, ev.NetNS}
-		if id.netns == 0 {
-			id.netns = t.idents[ev.Cookie].netns
-		}
-		t.idents[ev.Cookie] = id
-		ok = true
-	}
-	if ok {
-		if ev.Inode == 0 {
-			ev.Inode = id.inode
-		}
-		if ev.NetNS == 0 {
-			ev.NetNS = id.netns
-		}
-	}
-	if ev.Kind == KindClose {
-		delete(t.idents, ev.Cookie)
-	}
 }
 
 // New loads the programs and attaches them: the TCP state hook by the first
@@ -237,7 +202,7 @@ func New(opts Options) (*Tracer, error) {
 	}
 	tracefsErr := ensureTracefs()
 
-	t := &Tracer{closed: make(chan struct{}), idents: make(map[uint64]ident), poll: pollInterval}
+	t := &Tracer{closed: make(chan struct{}), owners: newOwners(int32(opts.IgnorePID)), poll: pollInterval}
 	var stateLink link.Link
 	for _, s := range cands {
 		h := Hook{Name: "tcp state", Strategy: s.name, Target: s.target}
@@ -423,7 +388,7 @@ func (t *Tracer) Read(ctx context.Context) (Event, error) {
 		}
 		// Nothing queued: wait for a wakeup, or poll again, less often
 		// while nothing comes (an idle reader wakes maxPollInterval apart).
-		if err := t.ring.wait(int(t.poll / time.Millisecond)); err != nil {
+		if err := t.ring.wait(t.poll); err != nil {
 			return Event{}, err
 		}
 		t.poll = min(2*t.poll, maxPollInterval)
@@ -451,7 +416,9 @@ func (t *Tracer) fill() {
 			t.readErr = err
 			break
 		}
-		t.enrich(ev)
+		if !t.owners.join(ev, orphan(b)) {
+			t.batch = t.batch[:len(t.batch)-1]
+		}
 	}
 	t.ring.release()
 }

@@ -1,0 +1,272 @@
+package tracer
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/bpfstat/bpfstat/bpf"
+	"github.com/bpfstat/bpfstat/internal/sock"
+)
+
+// Process records: the kernel's process events, consumed by the owner
+// join and never returned by Read.
+const (
+	kindExec = Kind(bpf.BpfstatEventKindEVENT_EXEC) // PID exec'd; Comm is its new name
+	kindExit = Kind(bpf.BpfstatEventKindEVENT_EXIT) // PID exited
+	kindFork = Kind(bpf.BpfstatEventKindEVENT_FORK) // PID forked process TID
+)
+
+// owners joins owners into the events the kernel sends without one.
+//
+// The kernel reports the calling process on events raised by a system
+// call (socket, bind, listen, connect, accept), and no owner on the
+// others: TCP state changes, which often run in softirq context on behalf
+// of nobody in particular, and releases. owners remembers, by socket
+// cookie, who last created, bound, connected or accepted each socket, and
+// who listens on each port (a passive connection is the listener's until
+// accept(2)), and fills them in; from the process records it knows comms
+// set by exec, and which owners exited and which child they left (a
+// daemon's fork and exit: the child inherits its sockets, unless no
+// descriptor is left).
+//
+// It also remembers each socket's inode and network namespace, which the
+// cgroup hooks cannot read, and the addresses of sockets whose close is
+// reported by the release hook, which cannot read them either.
+//
+// Events are joined in the order the kernel queued them; an event lost to
+// a full ring leaves what it would have taught unknown (owners missing,
+// not wrong, unless a later owner change was lost).
+type owners struct {
+	socks     map[uint64]sockRec
+	addrs     map[uint64]addrPair
+	listeners map[listenKey]listener
+	procs     map[int32]procRec
+	// ignore drops events owned by this process (Options.IgnorePID).
+	ignore int32
+}
+
+type ownerRec struct {
+	pid, tid int32
+	uid      uint32
+	fd       int32
+	comm     string
+}
+
+type sockRec struct {
+	owner ownerRec
+	// start is when the socket was created, or a passive open's SYN
+	// arrived; 0 if the tracer was not there to see it.
+	start uint64
+	inode uint64
+	netns uint64
+}
+
+type addrPair struct{ local, remote netip.AddrPort }
+
+type listenKey struct {
+	netns uint64
+	port  uint16
+}
+
+type listener struct {
+	owner  ownerRec
+	cookie uint64
+}
+
+type procRec struct {
+	comm   string // set by exec; "" if none seen
+	exited bool
+	heir   int32 // the most recent child process
+}
+
+// Bounds, should closes or exits go missing (lost events): past them a
+// table starts afresh.
+const (
+	maxSocks = 1 << 20
+	maxProcs = 1 << 16
+)
+
+func newOwners(ignore int32) *owners {
+	return &owners{
+		socks:     make(map[uint64]sockRec),
+		addrs:     make(map[uint64]addrPair),
+		listeners: make(map[listenKey]listener),
+		procs:     make(map[int32]procRec),
+		ignore:    ignore,
+	}
+}
+
+// join completes ev from what earlier events taught and learns from it.
+// orphan says the socket has no descriptor left (its owner is not
+// inherited). It returns false for events not to be returned: process
+// records, and events owned by the ignored process.
+func (o *owners) join(ev *Event, orphan bool) bool {
+	switch ev.Kind {
+	case kindExec, kindExit, kindFork:
+		o.process(ev)
+		return false
+	}
+	if ev.Cookie != 0 {
+		o.socket(ev, orphan)
+	}
+	if ev.PID != 0 {
+		if p, ok := o.procs[ev.PID]; ok && p.comm != "" {
+			ev.Comm = p.comm
+		}
+	}
+	return o.ignore == 0 || ev.PID != o.ignore
+}
+
+func (o *owners) process(ev *Event) {
+	if len(o.procs) >= maxProcs {
+		clear(o.procs)
+	}
+	switch ev.Kind {
+	case kindExec:
+		p := o.procs[ev.PID]
+		p.comm = ev.Comm
+		o.procs[ev.PID] = p
+	case kindExit:
+		p := o.procs[ev.PID]
+		p.exited = true
+		o.procs[ev.PID] = p
+	case kindFork:
+		p := o.procs[ev.PID]
+		p.heir = ev.TID
+		o.procs[ev.PID] = p
+		delete(o.procs, ev.TID) // a recycled pid starts afresh
+	}
+}
+
+// heir follows exited owners to the child each left, up to a double fork.
+func (o *owners) heir(pid int32) int32 {
+	for range 3 {
+		p, ok := o.procs[pid]
+		if !ok || !p.exited || p.heir == 0 {
+			break
+		}
+		pid = p.heir
+	}
+	return pid
+}
+
+func (o *owners) socket(ev *Event, orphan bool) {
+	c := ev.Cookie
+	closing := ev.Kind == KindClose
+	r, known := o.socks[c]
+	changed := false
+	if !known {
+		// A socket's life starts at socket(2), or at its SYN for a
+		// passive open (hooks that see tcp_set_state only first see it
+		// leave SYN_RECV); from anything else, it started unseen.
+		if ev.Kind == KindSocket || ev.NewState == sock.StateSynRecv && ev.OldState == sock.StateListen ||
+			ev.OldState == sock.StateSynRecv && ev.NewState == sock.StateEstablished {
+			r.start = ev.Time
+		}
+		changed = true
+	}
+	if ev.Inode != 0 {
+		changed = changed || r.inode != ev.Inode
+		r.inode = ev.Inode
+	} else {
+		ev.Inode = r.inode
+	}
+	if ev.NetNS != 0 {
+		changed = changed || r.netns != ev.NetNS
+		r.netns = ev.NetNS
+	} else {
+		ev.NetNS = r.netns
+	}
+	tcp := ev.Proto == sock.ProtoTCP
+
+	switch {
+	case ev.PID != 0:
+		// Raised by the owner's own system call, or (without BTF) owned
+		// in the kernel: a system call's caller owns the socket from now.
+		switch ev.Kind {
+		case KindSocket, KindBind, KindListen, KindConnect, KindAccept:
+			r.owner = ownerRec{ev.PID, ev.TID, ev.UID, ev.FD, ev.Comm}
+			changed = true
+		}
+	case r.owner.pid != 0:
+		o.fill(ev, r.owner, orphan)
+	case tcp && (ev.NewState == sock.StateSynRecv || ev.OldState == sock.StateSynRecv):
+		// A passive open not yet accepted: its listener's.
+		if l, ok := o.listeners[listenKey{ev.NetNS, ev.Local.Port()}]; ok {
+			r.owner = l.owner
+			changed = true
+			o.fill(ev, l.owner, orphan)
+		}
+	}
+
+	switch {
+	case !tcp || ev.Kind == KindBind:
+		// Remembered for a close from the release hook, which cannot
+		// read addresses: UDP and RAW sockets, TCP ones never connected.
+		if ev.Kind == KindBind || ev.Kind == KindConnect {
+			a := o.addrs[c]
+			if !unset(ev.Local) {
+				a.local = ev.Local
+			}
+			if !unset(ev.Remote) {
+				a.remote = ev.Remote
+			}
+			o.addrs[c] = a
+		}
+	case ev.Kind == KindState && ev.OldState == sock.StateClose:
+		delete(o.addrs, c) // the state hook reads a TCP socket's addresses
+	}
+
+	if tcp && ev.PID != 0 && ev.Kind == KindListen {
+		lo := ownerRec{ev.PID, ev.TID, ev.UID, -1, ev.Comm}
+		o.listeners[listenKey{ev.NetNS, ev.Local.Port()}] = listener{lo, c}
+	}
+	if tcp && ev.OldState == sock.StateListen && ev.NewState == sock.StateClose {
+		k := listenKey{ev.NetNS, ev.Local.Port()}
+		if l, ok := o.listeners[k]; ok && l.cookie == c {
+			delete(o.listeners, k)
+		}
+	}
+
+	if closing {
+		if ev.Lifetime == 0 && r.start != 0 && ev.Time > r.start {
+			ev.Lifetime = time.Duration(ev.Time - r.start)
+		}
+		if a, ok := o.addrs[c]; ok {
+			if unset(ev.Local) && a.local.IsValid() {
+				ev.Local = a.local
+			}
+			if unset(ev.Remote) && a.remote.IsValid() {
+				ev.Remote = a.remote
+			}
+			delete(o.addrs, c)
+		}
+		if known {
+			delete(o.socks, c)
+		}
+		return
+	}
+	if changed {
+		if !known && len(o.socks) >= maxSocks {
+			clear(o.socks)
+			clear(o.addrs)
+		}
+		o.socks[c] = r
+	}
+}
+
+func unset(a netip.AddrPort) bool {
+	return !a.IsValid() || a.Port() == 0 && a.Addr().IsUnspecified()
+}
+
+// fill gives ev the owner ow, or the child it left if it exited (unless
+// the socket is an orphan, which nobody inherits).
+func (o *owners) fill(ev *Event, ow ownerRec, orphan bool) {
+	ev.PID, ev.TID, ev.UID, ev.FD, ev.Comm = ow.pid, ow.tid, ow.uid, ow.fd, ow.comm
+	if orphan {
+		return
+	}
+	if h := o.heir(ow.pid); h != ow.pid {
+		ev.PID, ev.TID = h, h
+	}
+}

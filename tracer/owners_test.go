@@ -1,0 +1,196 @@
+package tracer
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/bpfstat/bpfstat/internal/sock"
+)
+
+// The owner join, on event sequences as the kernel queues them.
+
+var (
+	srvAddr = netip.MustParseAddrPort("127.0.0.1:80")
+	cliAddr = netip.MustParseAddrPort("127.0.0.1:40000")
+	anyAddr = netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
+)
+
+const ns = 4026531840
+
+// by is an event raised by process pid's system call (the kernel sets the
+// owner); bare is one raised elsewhere (no owner).
+func by(ev Event, pid int32, comm string, fd int32) Event {
+	ev.PID, ev.TID, ev.UID, ev.Comm, ev.FD = pid, pid, 1000, comm, fd
+	return ev
+}
+
+func tcpEv(kind Kind, t, cookie uint64, local, remote netip.AddrPort, from, to sock.State) Event {
+	return Event{Kind: kind, Time: t, Cookie: cookie, Family: sock.FamilyInet, Proto: sock.ProtoTCP,
+		NetNS: ns, Local: local, Remote: remote, OldState: from, NewState: to, FD: -1}
+}
+
+func procEv(kind Kind, pid, child int32, comm string) Event {
+	return Event{Kind: kind, PID: pid, TID: child, Comm: comm}
+}
+
+type joined struct {
+	ev   Event
+	keep bool
+}
+
+func joinAll(o *owners, evs []Event, orphan map[int]bool) []joined {
+	out := make([]joined, len(evs))
+	for i := range evs {
+		ev := evs[i]
+		keep := o.join(&ev, orphan[i])
+		out[i] = joined{ev, keep}
+	}
+	return out
+}
+
+func wantOwner(t *testing.T, j joined, pid int32, comm string, fd int32) {
+	t.Helper()
+	if !j.keep {
+		t.Errorf("%s %v->%v dropped", j.ev.Kind, j.ev.OldState, j.ev.NewState)
+		return
+	}
+	if j.ev.PID != pid || j.ev.Comm != comm || j.ev.FD != fd {
+		t.Errorf("%s %v->%v owned by %d/%q fd %d, want %d/%q fd %d",
+			j.ev.Kind, j.ev.OldState, j.ev.NewState, j.ev.PID, j.ev.Comm, j.ev.FD, pid, comm, fd)
+	}
+}
+
+func TestJoinClient(t *testing.T) {
+	o := newOwners(0)
+	const c = 11
+	evs := []Event{
+		by(Event{Kind: KindSocket, Time: 100, Cookie: c, Family: sock.FamilyInet, Proto: sock.ProtoTCP, NetNS: ns, Inode: 555}, 7, "curl", 5),
+		by(tcpEv(KindConnect, 110, c, anyAddr, srvAddr, 0, 0), 7, "curl", -1),
+		tcpEv(KindState, 120, c, cliAddr, srvAddr, sock.StateClose, sock.StateSynSent),
+		tcpEv(KindState, 130, c, cliAddr, srvAddr, sock.StateSynSent, sock.StateEstablished),
+		tcpEv(KindState, 140, c, cliAddr, srvAddr, sock.StateEstablished, sock.StateFinWait1),
+		tcpEv(KindClose, 1100, c, cliAddr, srvAddr, sock.StateFinWait2, sock.StateClose),
+	}
+	out := joinAll(o, evs, nil)
+	for _, j := range out[2:] {
+		wantOwner(t, j, 7, "curl", -1) // the last system call (connect) had no descriptor
+		if j.ev.Inode != 555 || j.ev.NetNS != ns {
+			t.Errorf("%v->%v: inode %d netns %d, want 555 %d", j.ev.OldState, j.ev.NewState, j.ev.Inode, j.ev.NetNS, ns)
+		}
+	}
+	if got := out[5].ev.Lifetime; got != 1000*time.Nanosecond {
+		t.Errorf("lifetime %v, want 1µs (socket(2) to CLOSE)", got)
+	}
+	if len(o.socks) != 0 || len(o.addrs) != 0 {
+		t.Errorf("after close: %d sockets, %d addresses remembered; want none", len(o.socks), len(o.addrs))
+	}
+}
+
+func TestJoinPassive(t *testing.T) {
+	o := newOwners(0)
+	const l, c = 20, 21
+	evs := []Event{
+		by(tcpEv(KindListen, 10, l, srvAddr, anyAddr, sock.StateClose, sock.StateListen), 9, "nginx", 3),
+		tcpEv(KindState, 11, l, srvAddr, anyAddr, sock.StateClose, sock.StateListen),
+		tcpEv(KindState, 100, c, srvAddr, cliAddr, sock.StateListen, sock.StateSynRecv),
+		tcpEv(KindState, 101, c, srvAddr, cliAddr, sock.StateSynRecv, sock.StateEstablished),
+		by(tcpEv(KindAccept, 150, c, srvAddr, cliAddr, 0, 0), 10, "worker", 8),
+		tcpEv(KindState, 200, c, srvAddr, cliAddr, sock.StateEstablished, sock.StateCloseWait),
+		tcpEv(KindClose, 300, c, srvAddr, cliAddr, sock.StateLastAck, sock.StateClose),
+	}
+	out := joinAll(o, evs, nil)
+	wantOwner(t, out[2], 9, "nginx", -1) // the listener's until accepted
+	wantOwner(t, out[3], 9, "nginx", -1)
+	wantOwner(t, out[5], 10, "worker", 8) // the acceptor's since
+	wantOwner(t, out[6], 10, "worker", 8)
+	if got := out[6].ev.Lifetime; got != 200 {
+		t.Errorf("lifetime %v, want 200ns (SYN to CLOSE)", got)
+	}
+
+	// Closing the listener forgets it: a later passive open on the port
+	// has no owner rather than a stale one.
+	more := joinAll(o, []Event{
+		tcpEv(KindClose, 400, l, srvAddr, anyAddr, sock.StateListen, sock.StateClose),
+		tcpEv(KindState, 500, 22, srvAddr, cliAddr, sock.StateListen, sock.StateSynRecv),
+	}, nil)
+	wantOwner(t, more[1], 0, "", -1)
+}
+
+func TestJoinInherit(t *testing.T) {
+	o := newOwners(0)
+	const l, c, d = 30, 31, 32
+	evs := []Event{
+		by(tcpEv(KindListen, 10, l, srvAddr, anyAddr, sock.StateClose, sock.StateListen), 100, "daemon", 3),
+		procEv(kindFork, 100, 200, ""),
+		procEv(kindExit, 100, 0, ""),
+		procEv(kindExec, 200, 0, "daemon-child"),
+		tcpEv(KindState, 50, c, srvAddr, cliAddr, sock.StateListen, sock.StateSynRecv),
+		tcpEv(KindState, 60, d, srvAddr, cliAddr, sock.StateListen, sock.StateSynRecv),
+	}
+	out := joinAll(o, evs, map[int]bool{5: true})
+	for i := 1; i <= 3; i++ {
+		if out[i].keep {
+			t.Errorf("process record %s returned", out[i].ev.Kind)
+		}
+	}
+	wantOwner(t, out[4], 200, "daemon-child", -1) // the exited listener's heir, named by its exec
+	wantOwner(t, out[5], 100, "daemon", -1)       // an orphan is nobody's inheritance
+}
+
+func TestJoinRelease(t *testing.T) {
+	o := newOwners(0)
+	const c = 40
+	local := netip.MustParseAddrPort("127.0.0.1:5353")
+	remote := netip.MustParseAddrPort("127.0.0.2:53")
+	udp := func(kind Kind, t uint64, l, r netip.AddrPort) Event {
+		return Event{Kind: kind, Time: t, Cookie: c, Family: sock.FamilyInet, Proto: sock.ProtoUDP, NetNS: ns, Local: l, Remote: r, FD: -1}
+	}
+	evs := []Event{
+		by(udp(KindSocket, 10, netip.AddrPort{}, netip.AddrPort{}), 5, "dig", 4),
+		by(udp(KindBind, 20, local, anyAddr), 5, "dig", -1),
+		by(udp(KindConnect, 30, anyAddr, remote), 5, "dig", -1),
+		udp(KindClose, 40, anyAddr, anyAddr),
+	}
+	out := joinAll(o, evs, map[int]bool{3: true})
+	wantOwner(t, out[3], 5, "dig", -1)
+	if e := out[3].ev; e.Local != local || e.Remote != remote {
+		t.Errorf("release close %v -> %v, want %v -> %v", e.Local, e.Remote, local, remote)
+	}
+	if len(o.socks) != 0 || len(o.addrs) != 0 {
+		t.Errorf("after close: %d sockets, %d addresses remembered; want none", len(o.socks), len(o.addrs))
+	}
+}
+
+func TestJoinIgnore(t *testing.T) {
+	o := newOwners(42)
+	const c = 50
+	out := joinAll(o, []Event{
+		by(tcpEv(KindSocket, 10, c, anyAddr, anyAddr, 0, 0), 42, "bpfstat", 6),
+		tcpEv(KindState, 20, c, cliAddr, srvAddr, sock.StateClose, sock.StateSynSent),
+		by(tcpEv(KindSocket, 30, c+1, anyAddr, anyAddr, 0, 0), 43, "other", 6),
+	}, nil)
+	if out[0].keep || out[1].keep {
+		t.Errorf("events of the ignored process returned: %v %v", out[0].keep, out[1].keep)
+	}
+	if !out[2].keep {
+		t.Errorf("another process's event dropped")
+	}
+}
+
+func TestJoinUnseenSocket(t *testing.T) {
+	// A socket older than the tracer: no owner, no lifetime, no state
+	// kept after its close.
+	o := newOwners(0)
+	out := joinAll(o, []Event{
+		tcpEv(KindState, 10, 60, cliAddr, srvAddr, sock.StateEstablished, sock.StateFinWait1),
+		tcpEv(KindClose, 20, 60, cliAddr, srvAddr, sock.StateFinWait2, sock.StateClose),
+	}, nil)
+	wantOwner(t, out[1], 0, "", -1)
+	if out[1].ev.Lifetime != 0 {
+		t.Errorf("lifetime %v of a socket created unseen, want 0", out[1].ev.Lifetime)
+	}
+	if len(o.socks) != 0 {
+		t.Errorf("%d sockets remembered after close", len(o.socks))
+	}
+}
