@@ -664,14 +664,21 @@ int cg_post_bind6(struct bpf_sock *sk)
 	return 1;
 }
 
-/* cgroup hook: UDP connect changes no TCP state, and TCP's SYN_SENT
- * transition runs where the caller's descriptor is not at hand. The local
- * address is the bound one, if any. */
+/* A plain TCP connect(2) needs no record of its own: the reader makes its
+ * connect event from the CLOSE->SYN_SENT transition the same call makes
+ * (with the local address already chosen). */
+static __always_inline bool tcp_connect(struct bpf_sock *sk)
+{
+	return sk->type == SOCK_STREAM && sk->protocol == IPPROTO_TCP;
+}
+
+/* cgroup hook: UDP connect changes no TCP state, and MPTCP's transitions
+ * are its subflows'. The local address is the bound one, if any. */
 SEC("cgroup/connect4")
 int cg_connect4(struct bpf_sock_addr *ctx)
 {
 	struct bpf_sock *sk = ctx->sk;
-	if (!sk)
+	if (!sk || tcp_connect(sk))
 		return 1;
 	struct event *e = cg_event(sk, bpf_get_socket_cookie(ctx), EVENT_CONNECT);
 	if (!e)
@@ -691,7 +698,7 @@ SEC("cgroup/connect6")
 int cg_connect6(struct bpf_sock_addr *ctx)
 {
 	struct bpf_sock *sk = ctx->sk;
-	if (!sk)
+	if (!sk || tcp_connect(sk))
 		return 1;
 	struct event *e = cg_event(sk, bpf_get_socket_cookie(ctx), EVENT_CONNECT);
 	if (!e)

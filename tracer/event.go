@@ -16,7 +16,7 @@ const (
 	KindSocket  Kind = 1 // socket(2)/socketpair(2) returned a descriptor
 	KindBind    Kind = 2 // bind(2) succeeded (TCP/UDP/RAW over IPv4/IPv6)
 	KindListen  Kind = 3 // listen(2) succeeded
-	KindConnect Kind = 4 // connect(2) was called (Remote is the destination)
+	KindConnect Kind = 4 // connect(2) was called (Remote is the destination); TCP's sent its SYN
 	KindAccept  Kind = 5 // accept(2)/accept4(2) returned a descriptor
 	KindState   Kind = 6 // a TCP state transition (OldState -> NewState)
 	KindClose   Kind = 7 // the socket is gone: TCP reached CLOSE, or the last descriptor was released

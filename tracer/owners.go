@@ -138,6 +138,14 @@ func (o *owners) process(ev *Event) {
 	}
 }
 
+// tcpConnect says ev is the transition a plain TCP connect(2) makes, from
+// which the reader makes the connect event (the kernel sends no record of
+// its own for it).
+func tcpConnect(ev *Event) bool {
+	return ev.Kind == KindState && ev.Proto == sock.ProtoTCP && !ev.MPTCP &&
+		ev.OldState == sock.StateClose && ev.NewState == sock.StateSynSent
+}
+
 // heir follows exited owners to the child each left, up to a double fork.
 func (o *owners) heir(pid int32) int32 {
 	for range 3 {

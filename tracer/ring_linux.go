@@ -41,6 +41,11 @@ type ring struct {
 	// pos is how far this reader has handed records out; consPos is
 	// advanced to it by release.
 	pos uint64
+	// prodSeen is producer_pos as last read: reloaded only once pos reaches
+	// it, since every load of the live one pulls the cache line that
+	// each bpf_ringbuf_reserve on the producing CPUs then has to take
+	// back.
+	prodSeen uint64
 }
 
 const (
@@ -90,8 +95,10 @@ func newRing(mapFD, size int) (*ring, error) {
 // ready. The slice points into the ring: it is valid until release.
 func (r *ring) next() []byte {
 	for {
-		if r.pos >= atomic.LoadUint64(r.prodPos) {
-			return nil
+		if r.pos >= r.prodSeen {
+			if r.prodSeen = atomic.LoadUint64(r.prodPos); r.pos >= r.prodSeen {
+				return nil
+			}
 		}
 		off := r.page + int(r.pos&r.mask)
 		hdr := atomic.LoadUint32((*uint32)(unsafe.Pointer(&r.prod[off])))

@@ -2,8 +2,13 @@ package tracer
 
 import (
 	"encoding/binary"
+	"fmt"
+	"strings"
 	"testing"
 	"unsafe"
+
+	"github.com/bpfstat/bpfstat/bpf"
+	"github.com/bpfstat/bpfstat/internal/sock"
 )
 
 // fakeRing lays out a ring buffer as the kernel maps it (consumer page,
@@ -81,5 +86,61 @@ func TestRingReader(t *testing.T) {
 	r.release()
 	if *r.consPos != f.prod {
 		t.Fatalf("released to %d, want %d", *r.consPos, f.prod)
+	}
+}
+
+// record encodes an event as the kernel queues it.
+func record(ev Event, flags uint8) []byte {
+	b := make([]byte, eventSize)
+	ne := binary.NativeEndian
+	ne.PutUint64(b[offTs:], ev.Time)
+	ne.PutUint64(b[offCookie:], ev.Cookie)
+	ne.PutUint32(b[offNetns:], uint32(ev.NetNS))
+	ne.PutUint16(b[offFamily:], uint16(ev.Family))
+	ne.PutUint16(b[offProtocol:], ipprotoTCP)
+	if ev.Local.IsValid() {
+		a := ev.Local.Addr().As4()
+		copy(b[offSaddr:], a[:])
+		ne.PutUint16(b[offSport:], ev.Local.Port())
+	}
+	if ev.Remote.IsValid() {
+		a := ev.Remote.Addr().As4()
+		copy(b[offDaddr:], a[:])
+		ne.PutUint16(b[offDport:], ev.Remote.Port())
+	}
+	ne.PutUint32(b[offPid:], uint32(ev.PID))
+	ne.PutUint32(b[offTid:], uint32(ev.TID))
+	ne.PutUint32(b[offFd:], uint32(ev.FD))
+	b[offKind] = byte(ev.Kind)
+	b[offOld] = byte(ev.OldState)
+	b[offNew] = byte(ev.NewState)
+	b[offType] = 1
+	b[offFlags] = flags
+	copy(b[offComm:], ev.Comm)
+	return b
+}
+
+// TestFillJoins: what Read returns for a client's records: owners joined
+// in, process records consumed, and TCP's connect event made from its
+// CLOSE->SYN_SENT transition.
+func TestFillJoins(t *testing.T) {
+	f := newFakeRing(4096, 4096)
+	tr := &Tracer{ring: f.r, owners: newOwners(0)}
+	owned := uint8(bpf.BpfstatEventFlagEVENT_F_OWNER)
+	f.put(record(Event{Kind: kindExec, PID: 7, TID: 0, Comm: "curl"}, owned), 0)
+	f.put(record(Event{Kind: KindSocket, Time: 10, Cookie: 5, Family: sock.FamilyInet, NetNS: ns, PID: 7, TID: 7, FD: 3, Comm: "curl"}, owned), 0)
+	f.put(record(tcpEv(KindState, 20, 5, cliAddr, srvAddr, sock.StateClose, sock.StateSynSent), 0), 0)
+	tr.fill()
+	var got []string
+	for _, ev := range tr.batch {
+		got = append(got, fmt.Sprintf("%s %v->%v %v %d/%s fd %d", ev.Kind, ev.OldState, ev.NewState, ev.Remote, ev.PID, ev.Comm, ev.FD))
+	}
+	want := []string{
+		"socket UNKNOWN->UNKNOWN 0.0.0.0:0 7/curl fd 3",
+		"connect UNKNOWN->UNKNOWN 127.0.0.1:80 7/curl fd 3",
+		"state CLOSE->SYN_SENT 127.0.0.1:80 7/curl fd 3",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("fill gave\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

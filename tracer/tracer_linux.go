@@ -365,6 +365,12 @@ const (
 // queued Read makes no system call.
 func (t *Tracer) Read(ctx context.Context) (Event, error) {
 	t.mu.Lock()
+	if t.bpos < len(t.batch) { // the common case, kept short
+		t.bpos++
+		ev := t.batch[t.bpos-1]
+		t.mu.Unlock()
+		return ev, nil
+	}
 	defer t.mu.Unlock()
 	for {
 		if t.bpos < len(t.batch) {
@@ -418,6 +424,12 @@ func (t *Tracer) fill() {
 		}
 		if !t.owners.join(ev, orphan(b)) {
 			t.batch = t.batch[:len(t.batch)-1]
+			continue
+		}
+		if tcpConnect(ev) {
+			st := *ev
+			ev.Kind, ev.OldState, ev.NewState = KindConnect, 0, 0
+			t.batch = append(t.batch, st)
 		}
 	}
 	t.ring.release()
