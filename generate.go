@@ -5,4 +5,4 @@
 // again and fails on any difference, so keep the toolchain pinned.
 package bpfstat
 
-//go:generate go tool bpf2go -cc clang-14 -strip llvm-strip-14 -target bpfel -go-package bpf -output-dir bpf -type event -type unix_event Bpfstat bpf/bpfstat.bpf.c -- -I./bpf -I./bpf/headers -Wall -Werror
+//go:generate go tool bpf2go -cc clang-14 -strip llvm-strip-14 -target bpfel -go-package bpf -output-dir bpf -type event -type unix_event -type state_event Bpfstat bpf/bpfstat.bpf.c -- -I./bpf -I./bpf/headers -Wall -Werror

@@ -167,6 +167,7 @@ struct {
 
 const struct event *unused_event __attribute__((unused));
 const struct unix_event *unused_unix_event __attribute__((unused));
+const struct state_event *unused_state_event __attribute__((unused));
 const enum event_kind unused_kind __attribute__((unused));
 const enum event_flag unused_flag __attribute__((unused));
 
@@ -411,6 +412,37 @@ static __always_inline struct sock *mptcp_conn(struct sock *sk, struct tcp_sock 
 	return BPF_CORE_READ(sf, conn);
 }
 
+/* A state_event: what fill_sock reads of an IPv4 socket, by BTF pointer. */
+static __always_inline void short_state(struct sock *sk, __u64 cookie, __u64 now, int oldstate, int newstate, __u8 flags)
+{
+	struct state_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost();
+		return;
+	}
+	e->ts_ns = now;
+	e->cookie = cookie;
+	e->netns = sk->__sk_common.skc_net.net->ns.inum;
+	struct socket *so = sk->sk_socket;
+	struct file *f = so ? so->file : NULL;
+	e->inode = f ? f->f_inode->i_ino : 0;
+	__u16 sport = sk->__sk_common.skc_num;
+	if (!sport)
+		sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	e->sport = sport;
+	e->dport = bpf_ntohs(sk->__sk_common.skc_dport);
+	__u32 a = sk->__sk_common.skc_rcv_saddr;
+	__builtin_memcpy(e->saddr, &a, 4);
+	a = sk->__sk_common.skc_daddr;
+	__builtin_memcpy(e->daddr, &a, 4);
+	e->kind = EVENT_STATE;
+	e->oldstate = oldstate;
+	e->newstate = newstate;
+	e->flags = flags;
+	e->_pad0 = 0;
+	bpf_ringbuf_submit(e, wakeup_flags());
+}
+
 /*
  * handle_state is shared by every strategy. btf is a compile-time constant:
  * true where sk is a BTF pointer (tp_btf, fentry), which may use the socket
@@ -515,6 +547,10 @@ static __always_inline int handle_state(struct sock *sk, int oldstate, int newst
 		}
 	}
 
+	if (btf && !closing && !cur.pid && sk->__sk_common.skc_family == AF_INET) {
+		short_state(sk, cookie, now, oldstate, newstate, flags);
+		return 0;
+	}
 	struct event *e = reserve(now);
 	if (!e)
 		return 0;

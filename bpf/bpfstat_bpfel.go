@@ -89,6 +89,23 @@ type BpfstatOwner struct {
 	Cookie  uint64
 }
 
+type BpfstatStateEvent struct {
+	_        structs.HostLayout
+	TsNs     uint64
+	Cookie   uint64
+	Inode    uint64
+	Netns    uint32
+	Saddr    [4]uint8
+	Daddr    [4]uint8
+	Sport    uint16
+	Dport    uint16
+	Kind     uint8
+	Oldstate uint8
+	Newstate uint8
+	Flags    uint8
+	Pad0     uint32
+}
+
 type BpfstatUnixEvent struct {
 	_       structs.HostLayout
 	Ev      BpfstatEvent
@@ -141,6 +158,7 @@ const (
 	BpfstatVarUnusedEvent         = "unused_event"
 	BpfstatVarUnusedFlag          = "unused_flag"
 	BpfstatVarUnusedKind          = "unused_kind"
+	BpfstatVarUnusedStateEvent    = "unused_state_event"
 	BpfstatVarUnusedUnixEvent     = "unused_unix_event"
 	BpfstatVarWakeupBytes         = "wakeup_bytes"
 )
@@ -232,14 +250,15 @@ type BpfstatMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type BpfstatVariableSpecs struct {
-	IgnoreTgid      *ebpf.VariableSpec `ebpf:"ignore_tgid"`
-	TcpSetStateOnly *ebpf.VariableSpec `ebpf:"tcp_set_state_only"`
-	TrackByPtr      *ebpf.VariableSpec `ebpf:"track_by_ptr"`
-	UnusedEvent     *ebpf.VariableSpec `ebpf:"unused_event"`
-	UnusedFlag      *ebpf.VariableSpec `ebpf:"unused_flag"`
-	UnusedKind      *ebpf.VariableSpec `ebpf:"unused_kind"`
-	UnusedUnixEvent *ebpf.VariableSpec `ebpf:"unused_unix_event"`
-	WakeupBytes     *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
+	IgnoreTgid       *ebpf.VariableSpec `ebpf:"ignore_tgid"`
+	TcpSetStateOnly  *ebpf.VariableSpec `ebpf:"tcp_set_state_only"`
+	TrackByPtr       *ebpf.VariableSpec `ebpf:"track_by_ptr"`
+	UnusedEvent      *ebpf.VariableSpec `ebpf:"unused_event"`
+	UnusedFlag       *ebpf.VariableSpec `ebpf:"unused_flag"`
+	UnusedKind       *ebpf.VariableSpec `ebpf:"unused_kind"`
+	UnusedStateEvent *ebpf.VariableSpec `ebpf:"unused_state_event"`
+	UnusedUnixEvent  *ebpf.VariableSpec `ebpf:"unused_unix_event"`
+	WakeupBytes      *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // BpfstatObjects contains all objects after they have been loaded into the kernel.
@@ -291,14 +310,15 @@ func (m *BpfstatMaps) Close() error {
 //
 // It can be passed to LoadBpfstatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type BpfstatVariables struct {
-	IgnoreTgid      *ebpf.Variable `ebpf:"ignore_tgid"`
-	TcpSetStateOnly *ebpf.Variable `ebpf:"tcp_set_state_only"`
-	TrackByPtr      *ebpf.Variable `ebpf:"track_by_ptr"`
-	UnusedEvent     *ebpf.Variable `ebpf:"unused_event"`
-	UnusedFlag      *ebpf.Variable `ebpf:"unused_flag"`
-	UnusedKind      *ebpf.Variable `ebpf:"unused_kind"`
-	UnusedUnixEvent *ebpf.Variable `ebpf:"unused_unix_event"`
-	WakeupBytes     *ebpf.Variable `ebpf:"wakeup_bytes"`
+	IgnoreTgid       *ebpf.Variable `ebpf:"ignore_tgid"`
+	TcpSetStateOnly  *ebpf.Variable `ebpf:"tcp_set_state_only"`
+	TrackByPtr       *ebpf.Variable `ebpf:"track_by_ptr"`
+	UnusedEvent      *ebpf.Variable `ebpf:"unused_event"`
+	UnusedFlag       *ebpf.Variable `ebpf:"unused_flag"`
+	UnusedKind       *ebpf.Variable `ebpf:"unused_kind"`
+	UnusedStateEvent *ebpf.Variable `ebpf:"unused_state_event"`
+	UnusedUnixEvent  *ebpf.Variable `ebpf:"unused_unix_event"`
+	WakeupBytes      *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // BpfstatPrograms contains all programs after they have been loaded into the kernel.

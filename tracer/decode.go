@@ -15,10 +15,28 @@ import (
 type rawEvent = bpf.BpfstatEvent
 
 // eventSize is the size of one ring buffer record; unix sockets' records
-// are unixEventSize, the event followed by the socket's address.
+// are unixEventSize, the event followed by the socket's address; most TCP
+// state changes are stateEventSize.
 const (
-	eventSize     = int(unsafe.Sizeof(rawEvent{}))
-	unixEventSize = int(unsafe.Sizeof(bpf.BpfstatUnixEvent{}))
+	eventSize      = int(unsafe.Sizeof(rawEvent{}))
+	unixEventSize  = int(unsafe.Sizeof(bpf.BpfstatUnixEvent{}))
+	stateEventSize = int(unsafe.Sizeof(bpf.BpfstatStateEvent{}))
+)
+
+// state_event's fields.
+var (
+	offSTs     = unsafe.Offsetof(bpf.BpfstatStateEvent{}.TsNs)
+	offSCookie = unsafe.Offsetof(bpf.BpfstatStateEvent{}.Cookie)
+	offSInode  = unsafe.Offsetof(bpf.BpfstatStateEvent{}.Inode)
+	offSNetns  = unsafe.Offsetof(bpf.BpfstatStateEvent{}.Netns)
+	offSSaddr  = unsafe.Offsetof(bpf.BpfstatStateEvent{}.Saddr)
+	offSDaddr  = unsafe.Offsetof(bpf.BpfstatStateEvent{}.Daddr)
+	offSSport  = unsafe.Offsetof(bpf.BpfstatStateEvent{}.Sport)
+	offSDport  = unsafe.Offsetof(bpf.BpfstatStateEvent{}.Dport)
+	offSKind   = unsafe.Offsetof(bpf.BpfstatStateEvent{}.Kind)
+	offSOld    = unsafe.Offsetof(bpf.BpfstatStateEvent{}.Oldstate)
+	offSNew    = unsafe.Offsetof(bpf.BpfstatStateEvent{}.Newstate)
+	offSFlags  = unsafe.Offsetof(bpf.BpfstatStateEvent{}.Flags)
 )
 
 // Field offsets come from the generated type, so the decoder cannot drift
@@ -57,6 +75,7 @@ const (
 	ipprotoUDP     = 17
 	ipprotoUDPLite = 136
 	ipprotoMPTCP   = 262
+	sockStream     = 1
 	sockRaw        = 3
 )
 
@@ -64,6 +83,10 @@ const (
 // order; comm makes the record's comm field a string (cString, or the
 // tracer's interning).
 func decode(b []byte, ev *Event, comm func([]byte) string) error {
+	if len(b) == stateEventSize {
+		decodeState(b, ev)
+		return nil
+	}
 	if len(b) < eventSize {
 		return fmt.Errorf("decoding event: record is %d bytes, want %d", len(b), eventSize)
 	}
@@ -127,9 +150,36 @@ func decode(b []byte, ev *Event, comm func([]byte) string) error {
 	return nil
 }
 
+// decodeState decodes a state_event: an event of an IPv4 TCP socket
+// without owner.
+func decodeState(b []byte, ev *Event) {
+	ne := binary.NativeEndian
+	flags := b[offSFlags]
+	*ev = Event{
+		Kind:     Kind(b[offSKind]),
+		Time:     ne.Uint64(b[offSTs:]),
+		Family:   sock.FamilyInet,
+		Proto:    sock.ProtoTCP,
+		Type:     sockStream,
+		OldState: sock.State(b[offSOld]),
+		NewState: sock.State(b[offSNew]),
+		Cookie:   ne.Uint64(b[offSCookie:]),
+		NetNS:    uint64(ne.Uint32(b[offSNetns:])),
+		Inode:    ne.Uint64(b[offSInode:]),
+		FD:       -1,
+		MPTCP:    flags&uint8(bpf.BpfstatEventFlagEVENT_F_MPTCP) != 0,
+		Local:    netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[offSSaddr:offSSaddr+4])), ne.Uint16(b[offSSport:])),
+		Remote:   netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[offSDaddr:offSDaddr+4])), ne.Uint16(b[offSDport:])),
+	}
+}
+
 // orphan says a record's socket had no descriptor left (EVENT_F_ORPHAN).
 func orphan(b []byte) bool {
-	return len(b) > int(offFlags) && b[offFlags]&uint8(bpf.BpfstatEventFlagEVENT_F_ORPHAN) != 0
+	off := offFlags
+	if len(b) == stateEventSize {
+		off = offSFlags
+	}
+	return len(b) > int(off) && b[off]&uint8(bpf.BpfstatEventFlagEVENT_F_ORPHAN) != 0
 }
 
 // unixPath renders sun_path as /proc/net/unix does: a pathname up to its

@@ -20,6 +20,55 @@ func TestEventSize(t *testing.T) {
 	if got := unsafe.Sizeof(bpf.BpfstatUnixEvent{}); got != 256 {
 		t.Fatalf("sizeof(struct unix_event) = %d, want 256", got)
 	}
+	// Records are told apart by length.
+	if got := unsafe.Sizeof(bpf.BpfstatStateEvent{}); got != 48 {
+		t.Fatalf("sizeof(struct state_event) = %d, want 48", got)
+	}
+}
+
+// TestDecodeState: a state_event decodes as the event record it stands for.
+func TestDecodeState(t *testing.T) {
+	ne := binary.NativeEndian
+	full := make([]byte, eventSize)
+	short := make([]byte, stateEventSize)
+	for _, r := range []struct {
+		b                                                    []byte
+		ts, cookie, inode, netns, saddr, daddr, sport, dport uintptr
+		kind, old, new, flags                                uintptr
+	}{
+		{full, offTs, offCookie, offInode, offNetns, offSaddr, offDaddr, offSport, offDport, offKind, offOld, offNew, offFlags},
+		{short, offSTs, offSCookie, offSInode, offSNetns, offSSaddr, offSDaddr, offSSport, offSDport, offSKind, offSOld, offSNew, offSFlags},
+	} {
+		ne.PutUint64(r.b[r.ts:], 42)
+		ne.PutUint64(r.b[r.cookie:], 7)
+		ne.PutUint64(r.b[r.inode:], 12345)
+		ne.PutUint32(r.b[r.netns:], 4026531833)
+		copy(r.b[r.saddr:], []byte{127, 0, 0, 1})
+		copy(r.b[r.daddr:], []byte{127, 0, 0, 2})
+		ne.PutUint16(r.b[r.sport:], 8080)
+		ne.PutUint16(r.b[r.dport:], 40000)
+		r.b[r.kind] = byte(KindState)
+		r.b[r.old] = byte(sock.StateEstablished)
+		r.b[r.new] = byte(sock.StateFinWait1)
+		r.b[r.flags] = byte(bpf.BpfstatEventFlagEVENT_F_MPTCP | bpf.BpfstatEventFlagEVENT_F_ORPHAN)
+	}
+	ne.PutUint16(full[offFamily:], 2)
+	ne.PutUint16(full[offProtocol:], 6)
+	full[offType] = 1
+	ne.PutUint32(full[offFd:], uint32(0xffffffff))
+	var a, b Event
+	if err := decode(full, &a, cString); err != nil {
+		t.Fatal(err)
+	}
+	if err := decode(short, &b, cString); err != nil {
+		t.Fatal(err)
+	}
+	if a != b {
+		t.Errorf("state_event decodes as\n%+v\nwant\n%+v", b, a)
+	}
+	if !orphan(full) || !orphan(short) {
+		t.Errorf("orphan flag lost: full %v, short %v", orphan(full), orphan(short))
+	}
 }
 
 func TestDecode(t *testing.T) {
