@@ -1,6 +1,7 @@
 package tracer
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -142,5 +143,24 @@ func TestFillJoins(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("fill gave\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestReadBatch: a batch is every event queued, appended to the caller's
+// slice, and the next call starts after it.
+func TestReadBatch(t *testing.T) {
+	f := newFakeRing(4096, 4096)
+	tr := &Tracer{ring: f.r, owners: newOwners(0)}
+	for i := range 3 {
+		f.put(record(tcpEv(KindState, uint64(10+i), 5, cliAddr, srvAddr, sock.StateEstablished, sock.StateFinWait1), 0), 0)
+	}
+	got, err := tr.ReadBatch(context.Background(), []Event{{Kind: KindSocket}})
+	if err != nil || len(got) != 4 || got[0].Kind != KindSocket || got[3].Time != 12 {
+		t.Fatalf("ReadBatch = %d events (%v), want the 1 given and 3 queued", len(got), err)
+	}
+	f.put(record(tcpEv(KindClose, 20, 5, cliAddr, srvAddr, sock.StateFinWait2, sock.StateClose), 0), 0)
+	got, err = tr.ReadBatch(context.Background(), got[:0])
+	if err != nil || len(got) != 1 || got[0].Time != 20 {
+		t.Fatalf("second ReadBatch = %+v (%v), want the close alone", got, err)
 	}
 }

@@ -372,20 +372,40 @@ func (t *Tracer) Read(ctx context.Context) (Event, error) {
 		return ev, nil
 	}
 	defer t.mu.Unlock()
-	for {
-		if t.bpos < len(t.batch) {
-			t.bpos++
-			return t.batch[t.bpos-1], nil
-		}
+	if err := t.await(ctx); err != nil {
+		return Event{}, err
+	}
+	t.bpos++
+	return t.batch[t.bpos-1], nil
+}
+
+// ReadBatch appends every event decoded so far to dst and returns it,
+// blocking as Read does until there is one. A busy reader saves a call, a
+// lock and a copy per event over Read.
+func (t *Tracer) ReadBatch(ctx context.Context, dst []Event) ([]Event, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.await(ctx); err != nil {
+		return dst, err
+	}
+	dst = append(dst, t.batch[t.bpos:]...)
+	t.bpos = len(t.batch)
+	return dst, nil
+}
+
+// await returns once the batch holds an event not yet returned, or with
+// why there will be none. t.mu is held.
+func (t *Tracer) await(ctx context.Context) error {
+	for t.bpos >= len(t.batch) {
 		if err := t.readErr; err != nil {
 			t.readErr = nil
-			return Event{}, err
+			return err
 		}
 		if t.closing.Load() || t.ring == nil {
-			return Event{}, ErrClosed
+			return ErrClosed
 		}
 		if err := ctx.Err(); err != nil {
-			return Event{}, err
+			return err
 		}
 		t.fill()
 		if len(t.batch) > 0 || t.readErr != nil {
@@ -395,10 +415,11 @@ func (t *Tracer) Read(ctx context.Context) (Event, error) {
 		// Nothing queued: wait for a wakeup, or poll again, less often
 		// while nothing comes (an idle reader wakes maxPollInterval apart).
 		if err := t.ring.wait(t.poll); err != nil {
-			return Event{}, err
+			return err
 		}
 		t.poll = min(2*t.poll, maxPollInterval)
 	}
+	return nil
 }
 
 // batchMax bounds a batch: records are released to the kernel per batch.

@@ -18,9 +18,12 @@ func New(Options) (*Tracer, error) {
 }
 
 func (*Tracer) Read(context.Context) (Event, error) { return Event{}, ErrNotSupported }
-func (*Tracer) Close() error                        { return nil }
-func (*Tracer) Strategies() []Hook                  { return nil }
-func (*Tracer) Lost() uint64                        { return 0 }
+func (*Tracer) ReadBatch(_ context.Context, dst []Event) ([]Event, error) {
+	return dst, ErrNotSupported
+}
+func (*Tracer) Close() error       { return nil }
+func (*Tracer) Strategies() []Hook { return nil }
+func (*Tracer) Lost() uint64       { return 0 }
 
 // MonotonicToTime is unavailable outside Linux; it returns the zero time.
 func MonotonicToTime(uint64) time.Time { return time.Time{} }

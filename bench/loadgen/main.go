@@ -104,15 +104,21 @@ func run(trace bool, rate int, dur time.Duration, workers int, strategy string) 
 				defer wg.Done()
 				// Latency is sampled (every 16th event): reading the clock
 				// per event would cost the consumer more than decoding.
-				for n := uint64(0); ; n++ {
-					ev, err := tr.Read(ctx)
+				// In batches, as the daemon reads them.
+				var batch []tracer.Event
+				for n := uint64(0); ; {
+					var err error
+					batch, err = tr.ReadBatch(ctx, batch[:0])
+					for i := range batch {
+						if n%16 == 0 {
+							lats = append(lats, max(monoNow(), batch[i].Time)-batch[i].Time)
+						}
+						n++
+					}
+					events.Add(uint64(len(batch)))
 					if err != nil {
 						return
 					}
-					if n%16 == 0 {
-						lats = append(lats, max(monoNow(), ev.Time)-ev.Time)
-					}
-					events.Add(1)
 				}
 			}()
 		}

@@ -12,7 +12,9 @@ import (
 
 // Source is the tracer as the live table uses it.
 type Source interface {
-	Read(ctx context.Context) (tracer.Event, error)
+	// ReadBatch appends the events queued so far to dst, blocking until
+	// there is one (tracer.Tracer.ReadBatch).
+	ReadBatch(ctx context.Context, dst []tracer.Event) ([]tracer.Event, error)
 	// Lost is the kernel's count of events dropped so far.
 	Lost() uint64
 }
@@ -35,6 +37,16 @@ type Live struct {
 	Ready chan struct{}
 	// Errs receives non-fatal errors (a failed resync); may be nil.
 	Errs func(error)
+
+	free chan []tracer.Event // batches applied, for the reader to reuse
+}
+
+// recycle hands an applied batch back to the reader.
+func (l *Live) recycle(b []tracer.Event) {
+	select {
+	case l.free <- b[:0]:
+	default:
+	}
 }
 
 // Run seeds the table and applies events until ctx ends or the source
@@ -44,23 +56,33 @@ func (l *Live) Run(ctx context.Context) error {
 	if l.Now == nil {
 		l.Now = Monotonic
 	}
-	// A short queue: while the snapshot runs, events wait in the kernel's
-	// ring buffer (which holds ~100k) rather than in 200-byte Events here.
-	evs := make(chan tracer.Event, 1<<12)
+	// Events come in the tracer's batches (up to a few hundred), handed
+	// over whole and recycled. A short queue: while the snapshot runs,
+	// events wait in the kernel's ring buffer (which holds ~100k) rather
+	// than in 200-byte Events here.
+	evs := make(chan []tracer.Event, 16)
+	l.free = make(chan []tracer.Event, 16)
 	readErr := make(chan error, 1)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
 		defer close(evs)
 		for {
-			ev, err := l.Source.Read(ctx)
+			var b []tracer.Event
+			select {
+			case b = <-l.free:
+			default:
+			}
+			b, err := l.Source.ReadBatch(ctx, b[:0])
+			if len(b) > 0 {
+				select {
+				case evs <- b:
+				case <-ctx.Done():
+					return
+				}
+			}
 			if err != nil {
 				readErr <- err
-				return
-			}
-			select {
-			case evs <- ev:
-			case <-ctx.Done():
 				return
 			}
 		}
@@ -77,12 +99,11 @@ func (l *Live) Run(ctx context.Context) error {
 	defer tick.Stop()
 	prune := time.NewTicker(2 * time.Second)
 	defer prune.Stop()
-	batch := make([]tracer.Event, 0, 256)
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case ev, ok := <-evs:
+		case b, ok := <-evs:
 			if !ok {
 				select {
 				case err := <-readErr:
@@ -94,20 +115,8 @@ func (l *Live) Run(ctx context.Context) error {
 					return nil
 				}
 			}
-			batch = append(batch[:0], ev)
-		drain:
-			for len(batch) < cap(batch) {
-				select {
-				case ev, ok := <-evs:
-					if !ok {
-						break drain
-					}
-					batch = append(batch, ev)
-				default:
-					break drain
-				}
-			}
-			l.Table.ApplyAll(batch)
+			l.Table.ApplyAll(b)
+			l.recycle(b)
 		case <-tick.C:
 			if n := l.Source.Lost(); n != lost {
 				lost = n
@@ -129,7 +138,7 @@ func (l *Live) Run(ctx context.Context) error {
 
 // resync snapshots every namespace while buffering events, seeds the
 // table, then applies the buffer.
-func (l *Live) resync(ctx context.Context, evs <-chan tracer.Event) error {
+func (l *Live) resync(ctx context.Context, evs <-chan []tracer.Event) error {
 	start := l.Now()
 	type result struct {
 		m   map[uint64][]sock.Socket
@@ -143,19 +152,21 @@ func (l *Live) resync(ctx context.Context, evs <-chan tracer.Event) error {
 	var buf []tracer.Event
 	for {
 		select {
-		case ev, ok := <-evs:
+		case b, ok := <-evs:
 			if ok {
-				buf = append(buf, ev)
+				buf = append(buf, b...)
+				l.recycle(b)
 			}
 		case r := <-done:
 			// Drain what is already queued so it lands after the seed.
 			for more := true; more; {
 				select {
-				case ev, ok := <-evs:
+				case b, ok := <-evs:
 					if !ok {
 						more = false
 					} else {
-						buf = append(buf, ev)
+						buf = append(buf, b...)
+						l.recycle(b)
 					}
 				default:
 					more = false

@@ -231,15 +231,15 @@ type fakeSource struct {
 	lost atomic.Uint64
 }
 
-func (f *fakeSource) Read(ctx context.Context) (tracer.Event, error) {
+func (f *fakeSource) ReadBatch(ctx context.Context, dst []tracer.Event) ([]tracer.Event, error) {
 	select {
 	case ev, ok := <-f.ch:
 		if !ok {
-			return tracer.Event{}, tracer.ErrClosed
+			return dst, tracer.ErrClosed
 		}
-		return ev, nil
+		return append(dst, ev), nil
 	case <-ctx.Done():
-		return tracer.Event{}, ctx.Err()
+		return dst, ctx.Err()
 	}
 }
 func (f *fakeSource) Lost() uint64 { return f.lost.Load() }
