@@ -106,6 +106,13 @@ type BpfstatStateEvent struct {
 	Pad0     uint32
 }
 
+type BpfstatStateKey struct {
+	_        structs.HostLayout
+	Sk       uint64
+	Oldstate uint32
+	Newstate uint32
+}
+
 type BpfstatUnixEvent struct {
 	_       structs.HostLayout
 	Ev      BpfstatEvent
@@ -124,7 +131,9 @@ const (
 	BpfstatMapHeir                = "heir"
 	BpfstatMapListenerByPort      = "listener_by_port"
 	BpfstatMapLost                = "lost"
+	BpfstatMapNestedTaken         = "nested_taken"
 	BpfstatMapOwnerBySk           = "owner_by_sk"
+	BpfstatMapStateLast           = "state_last"
 	BpfstatMapSynrecvPending      = "synrecv_pending"
 	BpfstatMapSysArgs             = "sys_args"
 	BpfstatMapTcpClosed           = "tcp_closed"
@@ -141,6 +150,7 @@ const (
 	BpfstatProgStateKprobe        = "state_kprobe"
 	BpfstatProgStateRawTp         = "state_raw_tp"
 	BpfstatProgStateTpBtf         = "state_tp_btf"
+	BpfstatProgStateTpBtfNested   = "state_tp_btf_nested"
 	BpfstatProgStateTracepoint    = "state_tracepoint"
 	BpfstatProgSysEnterClose      = "sys_enter_close"
 	BpfstatProgSysEnterListen     = "sys_enter_listen"
@@ -218,6 +228,7 @@ type BpfstatProgramSpecs struct {
 	StateKprobe        *ebpf.ProgramSpec `ebpf:"state_kprobe"`
 	StateRawTp         *ebpf.ProgramSpec `ebpf:"state_raw_tp"`
 	StateTpBtf         *ebpf.ProgramSpec `ebpf:"state_tp_btf"`
+	StateTpBtfNested   *ebpf.ProgramSpec `ebpf:"state_tp_btf_nested"`
 	StateTracepoint    *ebpf.ProgramSpec `ebpf:"state_tracepoint"`
 	SysEnterClose      *ebpf.ProgramSpec `ebpf:"sys_enter_close"`
 	SysEnterListen     *ebpf.ProgramSpec `ebpf:"sys_enter_listen"`
@@ -240,7 +251,9 @@ type BpfstatMapSpecs struct {
 	Heir           *ebpf.MapSpec `ebpf:"heir"`
 	ListenerByPort *ebpf.MapSpec `ebpf:"listener_by_port"`
 	Lost           *ebpf.MapSpec `ebpf:"lost"`
+	NestedTaken    *ebpf.MapSpec `ebpf:"nested_taken"`
 	OwnerBySk      *ebpf.MapSpec `ebpf:"owner_by_sk"`
+	StateLast      *ebpf.MapSpec `ebpf:"state_last"`
 	SynrecvPending *ebpf.MapSpec `ebpf:"synrecv_pending"`
 	SysArgs        *ebpf.MapSpec `ebpf:"sys_args"`
 	TcpClosed      *ebpf.MapSpec `ebpf:"tcp_closed"`
@@ -286,7 +299,9 @@ type BpfstatMaps struct {
 	Heir           *ebpf.Map `ebpf:"heir"`
 	ListenerByPort *ebpf.Map `ebpf:"listener_by_port"`
 	Lost           *ebpf.Map `ebpf:"lost"`
+	NestedTaken    *ebpf.Map `ebpf:"nested_taken"`
 	OwnerBySk      *ebpf.Map `ebpf:"owner_by_sk"`
+	StateLast      *ebpf.Map `ebpf:"state_last"`
 	SynrecvPending *ebpf.Map `ebpf:"synrecv_pending"`
 	SysArgs        *ebpf.Map `ebpf:"sys_args"`
 	TcpClosed      *ebpf.Map `ebpf:"tcp_closed"`
@@ -299,7 +314,9 @@ func (m *BpfstatMaps) Close() error {
 		m.Heir,
 		m.ListenerByPort,
 		m.Lost,
+		m.NestedTaken,
 		m.OwnerBySk,
+		m.StateLast,
 		m.SynrecvPending,
 		m.SysArgs,
 		m.TcpClosed,
@@ -338,6 +355,7 @@ type BpfstatPrograms struct {
 	StateKprobe        *ebpf.Program `ebpf:"state_kprobe"`
 	StateRawTp         *ebpf.Program `ebpf:"state_raw_tp"`
 	StateTpBtf         *ebpf.Program `ebpf:"state_tp_btf"`
+	StateTpBtfNested   *ebpf.Program `ebpf:"state_tp_btf_nested"`
 	StateTracepoint    *ebpf.Program `ebpf:"state_tracepoint"`
 	SysEnterClose      *ebpf.Program `ebpf:"sys_enter_close"`
 	SysEnterListen     *ebpf.Program `ebpf:"sys_enter_listen"`
@@ -366,6 +384,7 @@ func (p *BpfstatPrograms) Close() error {
 		p.StateKprobe,
 		p.StateRawTp,
 		p.StateTpBtf,
+		p.StateTpBtfNested,
 		p.StateTracepoint,
 		p.SysEnterClose,
 		p.SysEnterListen,

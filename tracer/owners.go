@@ -2,6 +2,7 @@ package tracer
 
 import (
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/bpfstat/bpfstat/bpf"
@@ -43,6 +44,11 @@ type owners struct {
 	procs     map[int32]procRec
 	// ignore drops events owned by this process (Options.IgnorePID).
 	ignore int32
+	// dups counts state changes dropped as reported twice: the kernel's
+	// state_tp_btf_nested takes the events state_tp_btf skipped, and in
+	// a rare interleaving (an interrupt between the two programs' runs
+	// for one event) one it did not. A transition cannot follow itself.
+	dups atomic.Uint64
 }
 
 type ownerRec struct {
@@ -59,6 +65,9 @@ type sockRec struct {
 	start uint64
 	inode uint64
 	netns uint64
+	// last is the last TCP transition seen (old<<8 | new): the kernel's
+	// second state program may report one again (see dups).
+	last uint16
 }
 
 type addrPair struct{ local, remote netip.AddrPort }
@@ -106,8 +115,9 @@ func (o *owners) join(ev *Event, orphan bool) bool {
 		o.process(ev)
 		return false
 	}
-	if ev.Cookie != 0 {
-		o.socket(ev, orphan)
+	if ev.Cookie != 0 && !o.socket(ev, orphan) {
+		o.dups.Add(1)
+		return false
 	}
 	if ev.PID != 0 {
 		if p, ok := o.procs[ev.PID]; ok && p.comm != "" {
@@ -158,11 +168,20 @@ func (o *owners) heir(pid int32) int32 {
 	return pid
 }
 
-func (o *owners) socket(ev *Event, orphan bool) {
+// socket joins ev with what is known of its socket; false if ev repeats
+// the transition just reported.
+func (o *owners) socket(ev *Event, orphan bool) bool {
 	c := ev.Cookie
 	closing := ev.Kind == KindClose
 	r, known := o.socks[c]
 	changed := false
+	if (ev.Kind == KindState || closing) && ev.Proto == sock.ProtoTCP && ev.NewState != 0 {
+		t := uint16(ev.OldState)<<8 | uint16(ev.NewState)
+		if known && r.last == t {
+			return false
+		}
+		r.last, changed = t, true
+	}
 	if !known {
 		// A socket's life starts at socket(2), or at its SYN for a
 		// passive open (hooks that see tcp_set_state only first see it
@@ -252,7 +271,7 @@ func (o *owners) socket(ev *Event, orphan bool) {
 		if known {
 			delete(o.socks, c)
 		}
-		return
+		return true
 	}
 	if changed {
 		if !known && len(o.socks) >= maxSocks {
@@ -261,6 +280,7 @@ func (o *owners) socket(ev *Event, orphan bool) {
 		}
 		o.socks[c] = r
 	}
+	return true
 }
 
 func unset(a netip.AddrPort) bool {

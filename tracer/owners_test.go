@@ -194,3 +194,21 @@ func TestJoinUnseenSocket(t *testing.T) {
 		t.Errorf("%d sockets remembered after close", len(o.socks))
 	}
 }
+
+// TestJoinDropsRepeats: a transition reported twice (the kernel's second
+// state program, in a rare interleaving) is dropped and counted.
+func TestJoinDropsRepeats(t *testing.T) {
+	o := newOwners(0)
+	out := joinAll(o, []Event{
+		tcpEv(KindState, 10, 70, cliAddr, srvAddr, sock.StateClose, sock.StateSynSent),
+		tcpEv(KindState, 11, 70, cliAddr, srvAddr, sock.StateClose, sock.StateSynSent),
+		tcpEv(KindState, 12, 70, cliAddr, srvAddr, sock.StateSynSent, sock.StateEstablished),
+		tcpEv(KindState, 13, 71, srvAddr, cliAddr, sock.StateClose, sock.StateSynSent),
+	}, nil)
+	if !out[0].keep || out[1].keep || !out[2].keep || !out[3].keep {
+		t.Errorf("kept %v %v %v %v, want the repeat alone dropped", out[0].keep, out[1].keep, out[2].keep, out[3].keep)
+	}
+	if o.dups.Load() != 1 {
+		t.Errorf("%d repeats counted, want 1", o.dups.Load())
+	}
+}

@@ -152,7 +152,7 @@ func TestReadBatch(t *testing.T) {
 	f := newFakeRing(4096, 4096)
 	tr := &Tracer{ring: f.r, owners: newOwners(0)}
 	for i := range 3 {
-		f.put(record(tcpEv(KindState, uint64(10+i), 5, cliAddr, srvAddr, sock.StateEstablished, sock.StateFinWait1), 0), 0)
+		f.put(record(tcpEv(KindState, uint64(10+i), uint64(5+i), cliAddr, srvAddr, sock.StateEstablished, sock.StateFinWait1), 0), 0)
 	}
 	got, err := tr.ReadBatch(context.Background(), []Event{{Kind: KindSocket}})
 	if err != nil || len(got) != 4 || got[0].Kind != KindSocket || got[3].Time != 12 {
