@@ -284,7 +284,8 @@ static __always_inline bool set_owner(struct event *e, const struct owner *o, bo
  * SK(btf, sk, field): a plain load where sk is a BTF pointer (tp_btf,
  * fentry: checked by the verifier, no helper call), else a CO-RE
  * bpf_probe_read_kernel. btf must be a compile-time constant so that the
- * other branch is compiled out. Only for fields of struct sock itself: the
+ * other branch is compiled out, or DIRECT (below), a load-time constant whose
+ * dead branch the verifier drops. Only for fields of struct sock itself: the
  * verifier refuses casts of a BTF pointer to a larger type.
  */
 #define SK(btf, sk, field) ((btf) ? (sk)->field : BPF_CORE_READ(sk, field))
@@ -856,7 +857,6 @@ int cg_sock_release(struct bpf_sock *sk)
  */
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 #define DIRECT (bpf_rdonly_cast != 0)
-#define SKD(sk, field) (DIRECT ? (sk)->field : BPF_CORE_READ(sk, field))
 
 /*
  * The socket behind the current task's descriptor fd, or NULL; a BTF
@@ -938,7 +938,7 @@ static __always_inline void fd_event(long fd, struct sock *sk, __u8 kind, struct
 	if (ow)
 		*ow = o;
 	struct event *e;
-	if (SKD(sk, __sk_common.skc_family) == AF_UNIX) {
+	if (SK(DIRECT, sk, __sk_common.skc_family) == AF_UNIX) {
 		struct unix_event *u = reserve_unix(now);
 		if (!u)
 			goto lost;
@@ -1082,7 +1082,7 @@ static __always_inline void unix_call_done(long ret, __u8 kind)
 	else
 		fd = (int)BPF_CORE_READ((struct pt_regs___arm64 *)regs, orig_x0);
 	struct sock *sk = fd_sock(fd, NULL);
-	if (!sk || SKD(sk, __sk_common.skc_family) != AF_UNIX)
+	if (!sk || SK(DIRECT, sk, __sk_common.skc_family) != AF_UNIX)
 		return;
 	fd_event(fd, sk, kind, NULL, NULL);
 }
@@ -1143,7 +1143,7 @@ int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
 	struct file *f = NULL;
 	long fd = (long)ctx->args[0];
 	struct sock *sk = fd_sock(fd, &f);
-	if (!sk || SKD(sk, __sk_common.skc_family) != AF_UNIX || file_refs(f) != 1)
+	if (!sk || SK(DIRECT, sk, __sk_common.skc_family) != AF_UNIX || file_refs(f) != 1)
 		return 0;
 	fd_event(fd, sk, EVENT_CLOSE, NULL, NULL);
 	return 0;

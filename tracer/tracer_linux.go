@@ -28,8 +28,9 @@ type strategy struct {
 	// would not trace: it never nests a tracing program).
 	nested string
 	target string
-	// btf: the hook gets a BTF socket pointer, so it can use sk_storage
-	// and the cookie helper; otherwise owners are tracked by address.
+	// btf: the hook gets a BTF socket pointer, so it can use the cookie
+	// helper (the reader joins owners by cookie); otherwise owners are
+	// tracked by address in the kernel.
 	btf bool
 	// partial: the hook sees tcp_set_state only, not inet_sk_set_state
 	// (CLOSE->LISTEN, a passive child's LISTEN->SYN_RECV).
@@ -147,6 +148,9 @@ type Tracer struct {
 	poll    time.Duration // the current poll interval
 	closed  chan struct{}
 	once    sync.Once
+	// nested is the strategy's second state program, if any (its
+	// recursion misses are not losses: the first program ran).
+	nested string
 	// owners joins owners, identities and addresses the kernel sends
 	// once into the events it sends without them.
 	owners *owners
@@ -221,7 +225,7 @@ func New(opts Options) (*Tracer, error) {
 		}
 		h.Attached = true
 		t.hooks = append(t.hooks, h)
-		t.coll, stateLinks = coll, l
+		t.coll, stateLinks, t.nested = coll, l, s.nested
 		break
 	}
 	if t.coll == nil {
@@ -481,35 +485,36 @@ func (t *Tracer) fill() {
 // about one in 10^5 runs). Either way the events are gone, and a live
 // table must resync.
 func (t *Tracer) Lost() uint64 {
-	var n uint64
-	var per []uint64
-	if t.lost != nil && t.lost.Lookup(uint32(0), &per) == nil {
-		for _, v := range per {
-			n += v
+	n := sumPerCPU(t.lost)
+	if t.coll == nil {
+		return n
+	}
+	for name, p := range t.coll.Programs {
+		if name == t.nested {
+			continue
+		}
+		if st, err := p.Stats(); err == nil {
+			n += st.RecursionMisses
 		}
 	}
-	if t.coll != nil {
-		for name, p := range t.coll.Programs {
-			if name == "state_tp_btf_nested" {
-				// It runs for every event only to take state_tp_btf's
-				// misses; state_tp_btf ran for the events it missed.
-				continue
-			}
-			if st, err := p.Stats(); err == nil {
-				n += st.RecursionMisses
-			}
-		}
-		// Misses of state_tp_btf that state_tp_btf_nested took, less
-		// those it took twice (which Read dropped).
-		if m := t.coll.Maps["nested_taken"]; m != nil && m.Lookup(uint32(0), &per) == nil {
-			var taken uint64
-			for _, v := range per {
-				taken += v
-			}
-			if d := t.owners.dups.Load(); taken > d {
-				n -= min(n, taken-d)
-			}
-		}
+	// Misses of the state program that the nested one took, less those it
+	// took twice (which Read dropped).
+	if taken, d := sumPerCPU(t.coll.Maps["nested_taken"]), t.owners.dups.Load(); taken > d {
+		n -= min(n, taken-d)
+	}
+	return n
+}
+
+// sumPerCPU is the sum over CPUs of a one-element per-CPU counter map; 0
+// without the map.
+func sumPerCPU(m *ebpf.Map) uint64 {
+	var per []uint64
+	if m == nil || m.Lookup(uint32(0), &per) != nil {
+		return 0
+	}
+	var n uint64
+	for _, v := range per {
+		n += v
 	}
 	return n
 }
