@@ -49,6 +49,8 @@ type owners struct {
 	// a rare interleaving (an interrupt between the two programs' runs
 	// for one event) one it did not. A transition cannot follow itself.
 	dups atomic.Uint64
+	// ignored counts events dropped as the ignored process's.
+	ignored atomic.Uint64
 }
 
 type ownerRec struct {
@@ -124,7 +126,11 @@ func (o *owners) join(ev *Event, orphan bool) bool {
 			ev.Comm = p.comm
 		}
 	}
-	return o.ignore == 0 || ev.PID != o.ignore
+	if o.ignore != 0 && ev.PID == o.ignore {
+		o.ignored.Add(1)
+		return false
+	}
+	return true
 }
 
 func (o *owners) process(ev *Event) {

@@ -76,3 +76,16 @@ type Hook struct {
 	// Attached is true when the hook is live.
 	Attached bool
 }
+
+// Counters are the figures Tracer.Lost is made of, for diagnostics.
+type Counters struct {
+	RingFull uint64 // records the ring buffer had no room for
+	Skipped  uint64 // hook runs the kernel skipped (recursion_misses), but the nested state program's
+	Taken    uint64 // state changes the nested state program took (skipped by the first)
+	Repeats  uint64 // state changes Read dropped as reported twice
+	Ignored  uint64 // events Read dropped as Options.IgnorePID's
+	// StateRuns counts the runs of the TCP state program (not the nested
+	// one): each run that is not an early exit is one event. 0 unless
+	// the kernel's BPF run statistics are on (ebpf.EnableStats).
+	StateRuns uint64
+}

@@ -148,9 +148,9 @@ type Tracer struct {
 	poll    time.Duration // the current poll interval
 	closed  chan struct{}
 	once    sync.Once
-	// nested is the strategy's second state program, if any (its
-	// recursion misses are not losses: the first program ran).
-	nested string
+	// state is the strategy's state program; nested its second one, if
+	// any (whose recursion misses are not losses: the first program ran).
+	state, nested string
 	// owners joins owners, identities and addresses the kernel sends
 	// once into the events it sends without them.
 	owners *owners
@@ -225,7 +225,7 @@ func New(opts Options) (*Tracer, error) {
 		}
 		h.Attached = true
 		t.hooks = append(t.hooks, h)
-		t.coll, stateLinks, t.nested = coll, l, s.nested
+		t.coll, stateLinks, t.state, t.nested = coll, l, s.prog, s.nested
 		break
 	}
 	if t.coll == nil {
@@ -485,24 +485,37 @@ func (t *Tracer) fill() {
 // about one in 10^5 runs). Either way the events are gone, and a live
 // table must resync.
 func (t *Tracer) Lost() uint64 {
-	n := sumPerCPU(t.lost)
+	c := t.Counters()
+	n := c.RingFull + c.Skipped
+	// Misses of the state program that the nested one took, less those it
+	// took twice (which Read dropped).
+	if c.Taken > c.Repeats {
+		n -= min(n, c.Taken-c.Repeats)
+	}
+	return n
+}
+
+// Counters returns the tracer's loss counters.
+func (t *Tracer) Counters() Counters {
+	c := Counters{RingFull: sumPerCPU(t.lost), Repeats: t.owners.dups.Load(), Ignored: t.owners.ignored.Load()}
 	if t.coll == nil {
-		return n
+		return c
 	}
 	for name, p := range t.coll.Programs {
 		if name == t.nested {
 			continue
 		}
-		if st, err := p.Stats(); err == nil {
-			n += st.RecursionMisses
+		st, err := p.Stats()
+		if err != nil {
+			continue
+		}
+		c.Skipped += st.RecursionMisses
+		if name == t.state {
+			c.StateRuns = st.RunCount
 		}
 	}
-	// Misses of the state program that the nested one took, less those it
-	// took twice (which Read dropped).
-	if taken, d := sumPerCPU(t.coll.Maps["nested_taken"]), t.owners.dups.Load(); taken > d {
-		n -= min(n, taken-d)
-	}
-	return n
+	c.Taken = sumPerCPU(t.coll.Maps["nested_taken"])
+	return c
 }
 
 // sumPerCPU is the sum over CPUs of a one-element per-CPU counter map; 0

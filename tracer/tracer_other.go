@@ -25,6 +25,9 @@ func (*Tracer) Close() error       { return nil }
 func (*Tracer) Strategies() []Hook { return nil }
 func (*Tracer) Lost() uint64       { return 0 }
 
+// Counters returns zeros: there is no tracer here.
+func (*Tracer) Counters() Counters { return Counters{} }
+
 // MonotonicToTime is unavailable outside Linux; it returns the zero time.
 func MonotonicToTime(uint64) time.Time { return time.Time{} }
 

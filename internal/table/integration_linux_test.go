@@ -5,14 +5,17 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfstat/bpfstat/internal/sock"
@@ -34,7 +37,10 @@ const (
 // ring that cannot keep up), the live table holds exactly the TCP sockets
 // a fresh snapshot shows, with the same states and owners. TIME_WAIT and
 // request sockets are left out on both sides: the table does not hold them
-// by design (see the package comment).
+// by design (see the package comment). The churn's ring (128 MiB) holds
+// all its events, so that the table is made from events alone, without a
+// resync to hide a wrong one; on a difference the test prints the
+// socket's events as the table got them.
 func TestIntegrationChurn(t *testing.T) {
 	if os.Getenv(envRole) != "" {
 		return // TestIntegrationChurnRole does the work
@@ -59,8 +65,21 @@ func TestIntegrationChurn(t *testing.T) {
 	if err := exec.Command("ip", "link", "set", "lo", "up").Run(); err != nil {
 		t.Fatalf("bringing lo up: %v", err)
 	}
-	t.Run("churn", func(t *testing.T) { churnAndCompare(t, 0, 5, 10000) })
-	t.Run("overflow", func(t *testing.T) { churnAndCompare(t, 16<<10, 3, 3000) })
+	t.Run("churn", func(t *testing.T) {
+		// Rarely (a few runs in a hundred, beside other BPF and TCP
+		// activity; never seen on a quiet host) the kernel does not run
+		// the tracepoint's programs for a socket's last changes, and
+		// says so nowhere. The live table's periodic refresh (Live.Refresh)
+		// is the remedy; here such a run, told apart from a loss of ours
+		// by the programs' run counts, is tried once more.
+		if churnAndCompare(t, 128<<20, false, 5, 10000) {
+			t.Log("again, once: the kernel skipped the state programs")
+			if churnAndCompare(t, 128<<20, false, 5, 10000) {
+				t.Fatal("the kernel skipped the state programs in two runs in a row")
+			}
+		}
+	})
+	t.Run("overflow", func(t *testing.T) { churnAndCompare(t, 16<<10, true, 3, 3000) })
 }
 
 func selfNetNS(t *testing.T) uint64 {
@@ -71,7 +90,11 @@ func selfNetNS(t *testing.T) uint64 {
 	return st.Ino
 }
 
-func churnAndCompare(t *testing.T, ring, workers, perWorker int) {
+// churnAndCompare runs a churn and compares the table with a snapshot. It
+// returns true, without failing t, when they differ only because the
+// kernel did not run the tracer's state programs for some transitions
+// (which BPF run statistics prove: every run's event reached the table).
+func churnAndCompare(t *testing.T, ring int, overflow bool, workers, perWorker int) (kernelSkipped bool) {
 	tr, err := tracer.New(tracer.Options{RingSize: ring, IgnorePID: os.Getpid()})
 	if err != nil {
 		t.Skipf("tracer not available on this kernel: %v", err)
@@ -85,7 +108,14 @@ func churnAndCompare(t *testing.T, ring, workers, perWorker int) {
 		}
 		return map[uint64][]sock.Socket{ns: res.Sockets}, nil
 	}
-	l := &Live{Table: New(nil), Source: tr, Snapshot: snap, Ready: make(chan struct{}),
+	// Run counts of the state programs, to tell the kernel's skips from
+	// losses of ours (see the end).
+	statsFD, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
+	if err == nil {
+		defer statsFD.Close()
+	}
+	rec := &recorder{Source: tr, seen: map[uint64][]seenEvent{}}
+	l := &Live{Table: New(nil), Source: rec, Snapshot: snap, Ready: make(chan struct{}),
 		Alive: func(pid int32) bool { return unix.Kill(int(pid), 0) != unix.ESRCH }}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -138,22 +168,135 @@ func churnAndCompare(t *testing.T, ring, workers, perWorker int) {
 			break
 		}
 	}
+	if gaps := rec.gaps(); len(gaps) > 0 && !overflow {
+		t.Logf("%d sockets with a state change missing, e.g.:\n%s", len(gaps), strings.Join(gaps[:min(len(gaps), 5)], "\n"))
+	}
 	st := l.Table.Stats()
-	t.Logf("%d connections over %d workers in %v; events %d, lost %d, resyncs %d, stale %d",
-		workers*perWorker, workers, time.Since(start).Round(time.Millisecond), st.Events, tr.Lost(), st.Resyncs, st.Stale)
+	t.Logf("%d connections over %d workers in %v; events %d, lost %d (%+v), resyncs %d, stale %d",
+		workers*perWorker, workers, time.Since(start).Round(time.Millisecond), st.Events, tr.Lost(), tr.Counters(), st.Resyncs, st.Stale)
 	if len(diff) > 0 {
 		sort.Strings(diff)
-		t.Fatalf("table differs from a fresh snapshot (%d sockets):\n%s", len(diff), strings.Join(diff[:min(len(diff), 30)], "\n"))
+		for _, d := range diff[:min(len(diff), 5)] {
+			t.Logf("events of %s", rec.history(d))
+		}
+		c := tr.Counters()
+		states, repeats := rec.stateEvents(), c.Repeats
+		if !overflow && c.StateRuns > 0 && c.StateRuns+c.Taken == states+repeats && c.Skipped == c.Taken && tr.Lost() == 0 {
+			// Every run of the state programs reached the table and no
+			// run was skipped: the kernel did not run them at all for the
+			// transitions the table lacks.
+			t.Logf("table differs from a fresh snapshot (%d sockets), but the state programs ran %d+%d times and the table got all %d of their events: the kernel did not run them for these changes:\n%s",
+				len(diff), c.StateRuns, c.Taken, states+repeats, strings.Join(diff[:min(len(diff), 30)], "\n"))
+			return true
+		}
+		t.Fatalf("table differs from a fresh snapshot (%d sockets; state program runs %d, nested %d, events %d, dropped repeats %d):\n%s",
+			len(diff), c.StateRuns, c.Taken, states, repeats, strings.Join(diff[:min(len(diff), 30)], "\n"))
 	}
-	if ring > 0 && (tr.Lost() == 0 || st.Resyncs == 0) {
+	if overflow && (tr.Lost() == 0 || st.Resyncs == 0) {
 		t.Errorf("the %d-byte ring did not overflow (lost %d, resyncs %d): the overflow path went untested", ring, tr.Lost(), st.Resyncs)
 	}
 	for _, in := range ins {
 		in.Close()
 	}
+	return false
 }
 
 const heldPerWorker = 50
+
+// recorder keeps each TCP socket's events as the table got them, to show
+// the history of a socket the table got wrong.
+type recorder struct {
+	Source
+	mu   sync.Mutex
+	seen map[uint64][]seenEvent
+}
+
+type seenEvent struct {
+	time          uint64
+	kind          tracer.Kind
+	old, new      sock.State
+	pid           int32
+	local, remote netip.AddrPort
+}
+
+func (r *recorder) ReadBatch(ctx context.Context, dst []tracer.Event) ([]tracer.Event, error) {
+	n := len(dst)
+	dst, err := r.Source.ReadBatch(ctx, dst)
+	r.mu.Lock()
+	for i := n; i < len(dst); i++ {
+		ev := &dst[i]
+		if ev.Proto == sock.ProtoTCP && ev.Cookie != 0 {
+			r.seen[ev.Cookie] = append(r.seen[ev.Cookie], seenEvent{ev.Time, ev.Kind, ev.OldState, ev.NewState, ev.PID, ev.Local, ev.Remote})
+		}
+	}
+	r.mu.Unlock()
+	return dst, err
+}
+
+// stateEvents counts the events the TCP state programs sent: state
+// changes, and closes other than those of sockets that never left CLOSE
+// (which the release hook sends).
+func (r *recorder) stateEvents() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var n uint64
+	for _, evs := range r.seen {
+		for _, e := range evs {
+			if e.kind == tracer.KindState || e.kind == tracer.KindClose && e.old != sock.StateClose {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// gaps lists the sockets whose state changes do not chain (a change's old
+// state is not the one before's new state): a transition went missing.
+func (r *recorder) gaps() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for c, evs := range r.seen {
+		var prev sock.State
+		for _, e := range evs {
+			if e.kind != tracer.KindState && e.kind != tracer.KindClose || e.new == 0 {
+				continue
+			}
+			if prev != 0 && e.old != prev {
+				out = append(out, fmt.Sprintf("cookie %d: %v then %v->%v", c, prev, e.old, e.new))
+				break
+			}
+			prev = e.new
+		}
+	}
+	return out
+}
+
+// history returns the events of the socket a compareTable line names.
+func (r *recorder) history(diff string) string {
+	var c uint64
+	if i := strings.Index(diff, "cookie "); i >= 0 {
+		fmt.Sscan(diff[i+len("cookie "):], &c)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var b strings.Builder
+	fmt.Fprintf(&b, "cookie %d:", c)
+	var last seenEvent
+	for _, e := range r.seen[c] {
+		fmt.Fprintf(&b, "\n  %d %s %v->%v pid %d %v %v", e.time, e.kind, e.old, e.new, e.pid, e.local, e.remote)
+		last = e
+	}
+	// The same addresses under another cookie.
+	for c2, evs := range r.seen {
+		for _, e := range evs {
+			if c2 != c && last.local.IsValid() && (e.local == last.local && e.remote == last.remote || e.local == last.remote && e.remote == last.local) {
+				fmt.Fprintf(&b, "\n  cookie %d: %d %s %v->%v pid %d %v %v", c2, e.time, e.kind, e.old, e.new, e.pid, e.local, e.remote)
+			}
+		}
+	}
+	return b.String()
+}
 
 type tcpView struct {
 	state      sock.State
