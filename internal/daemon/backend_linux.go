@@ -133,6 +133,7 @@ func (b *Backend) Answer(ctx context.Context, req daemonproto.Request, peer Peer
 			hdr.Stats = map[string]uint64{
 				"sockets": uint64(st.Sockets), "namespaces": uint64(st.Namespaces),
 				"events": st.Events, "stale": st.Stale, "resyncs": st.Resyncs, "lost": st.Lost,
+				"refreshes": st.Refreshes,
 			}
 		}
 		c := &b.caches

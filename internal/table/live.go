@@ -37,6 +37,12 @@ type Live struct {
 	Ready chan struct{}
 	// Errs receives non-fatal errors (a failed resync); may be nil.
 	Errs func(error)
+	// Refresh, if set, reseeds the table from a fresh snapshot this often
+	// even when nothing was reported lost (Stats.Refreshes): the kernel
+	// can, rarely, not run a tracing program for an event and count no
+	// miss (seen while other BPF programs were being loaded and attached),
+	// and a refresh bounds how long such a drift lasts.
+	Refresh time.Duration
 
 	free chan []tracer.Event // batches applied, for the reader to reuse
 }
@@ -99,6 +105,12 @@ func (l *Live) Run(ctx context.Context) error {
 	defer tick.Stop()
 	prune := time.NewTicker(2 * time.Second)
 	defer prune.Stop()
+	var refresh <-chan time.Time
+	if l.Refresh > 0 {
+		r := time.NewTicker(l.Refresh)
+		defer r.Stop()
+		refresh = r.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -128,6 +140,14 @@ func (l *Live) Run(ctx context.Context) error {
 				}
 				l.Table.CountResync(n)
 			}
+		case <-refresh:
+			if err := l.resync(ctx, evs); err != nil {
+				if l.Errs != nil {
+					l.Errs(err)
+				}
+				continue
+			}
+			l.Table.CountRefresh()
 		case <-prune.C:
 			if l.Alive != nil {
 				l.Table.ForgetPIDs(l.Alive)

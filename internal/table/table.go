@@ -117,6 +117,7 @@ type Stats struct {
 	Events     uint64
 	Stale      uint64 // events older than the seed, ignored
 	Resyncs    uint64
+	Refreshes  uint64 // periodic reseeds (Live.Refresh)
 	Lost       uint64
 }
 
@@ -568,6 +569,13 @@ func (t *Table) CountResync(lost uint64) {
 	t.mu.Lock()
 	t.stats.Resyncs++
 	t.stats.Lost = lost
+	t.mu.Unlock()
+}
+
+// CountRefresh records a periodic reseed.
+func (t *Table) CountRefresh() {
+	t.mu.Lock()
+	t.stats.Refreshes++
 	t.mu.Unlock()
 }
 

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/bpfstat/bpfstat/internal/sock"
 	"github.com/bpfstat/bpfstat/tracer"
@@ -291,6 +292,46 @@ func TestLiveListThenWatchAndResync(t *testing.T) {
 	got := list(l.Table)
 	if len(got) != 2 || got[0].Cookie != 2 || got[1].Cookie != 3 {
 		t.Fatalf("after resync: %+v", got)
+	}
+	cancel()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+}
+
+// TestLiveRefresh: with nothing reported lost, a table that drifted (a
+// close the kernel skipped without counting it) is made right again by
+// the periodic refresh.
+func TestLiveRefresh(t *testing.T) {
+	src := &fakeSource{ch: make(chan tracer.Event)}
+	var clock atomic.Uint64
+	clock.Store(100)
+	var mu sync.Mutex
+	world := []sock.Socket{snapSock(1, sock.StateListen), snapSock(2, sock.StateEstablished)}
+	l := &Live{
+		Table: New(nil), Source: src, Now: clock.Load, Ready: make(chan struct{}),
+		Refresh: 20 * time.Millisecond,
+		Snapshot: func(ctx context.Context) (map[uint64][]sock.Socket, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return map[uint64][]sock.Socket{ns1: append([]sock.Socket(nil), world...)}, nil
+		},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	<-l.Ready
+	// Socket 2 closes unseen; no loss is reported.
+	mu.Lock()
+	world = world[:1]
+	mu.Unlock()
+	clock.Store(200)
+	waitFor(t, func() bool { return l.Table.Stats().Refreshes >= 1 })
+	if got := list(l.Table); len(got) != 1 || got[0].Cookie != 1 {
+		t.Fatalf("after a refresh: %+v", got)
+	}
+	if st := l.Table.Stats(); st.Resyncs != 0 {
+		t.Errorf("a refresh counted as a resync: %+v", st)
 	}
 	cancel()
 	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
