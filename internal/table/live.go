@@ -132,28 +132,32 @@ func (l *Live) Run(ctx context.Context) error {
 		case <-tick.C:
 			if n := l.Source.Lost(); n != lost {
 				lost = n
-				if err := l.resync(ctx, evs); err != nil {
-					if l.Errs != nil {
-						l.Errs(err)
-					}
-					continue
+				if l.reseed(ctx, evs) {
+					l.Table.CountResync(n)
 				}
-				l.Table.CountResync(n)
 			}
 		case <-refresh:
-			if err := l.resync(ctx, evs); err != nil {
-				if l.Errs != nil {
-					l.Errs(err)
-				}
-				continue
+			if l.reseed(ctx, evs) {
+				l.Table.CountRefresh()
 			}
-			l.Table.CountRefresh()
 		case <-prune.C:
 			if l.Alive != nil {
 				l.Table.ForgetPIDs(l.Alive)
 			}
 		}
 	}
+}
+
+// reseed resyncs after the first seed, reporting a failure to Errs (the
+// table keeps going on events); false if it failed.
+func (l *Live) reseed(ctx context.Context, evs <-chan []tracer.Event) bool {
+	if err := l.resync(ctx, evs); err != nil {
+		if l.Errs != nil {
+			l.Errs(err)
+		}
+		return false
+	}
+	return true
 }
 
 // resync snapshots every namespace while buffering events, seeds the
