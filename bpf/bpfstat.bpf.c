@@ -48,10 +48,6 @@
 /* Runtime knobs, set by package tracer before load. */
 const volatile __u32 ignore_tgid = 0;   /* drop events owned by this process */
 const volatile bool track_by_ptr = false; /* the state hook cannot use sk_storage */
-/* The state hook sees tcp_set_state() only (fentry, kprobe): not
- * inet_sk_set_state()'s transitions, so a passive child is first seen
- * leaving SYN_RECV. */
-const volatile bool tcp_set_state_only = false;
 /* Wake the reader only once this much is queued (0: on every record the
  * reader has caught up with); the reader polls on a short timer for the
  * rest. One wakeup per event costs more than the event itself. */
@@ -101,20 +97,6 @@ struct {
 	__type(key, struct listen_key);
 	__type(value, struct listen_owner);
 } listener_by_port SEC(".maps");
-
-/* Passive children whose LISTEN->SYN_RECV event waits for their remote
- * address: before Linux 6.x's reordering of inet_csk_clone_lock() (seen on
- * Debian's 6.1 and 6.12), the child enters SYN_RECV while it is still a
- * bare copy of its listener (remote 0.0.0.0:0); tcp_v4/v6_syn_recv_sock
- * fills the addresses just after. The event is emitted, with its own
- * timestamp, just before the child's next transition. Key: the sock
- * address; value: the deferred event's time. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, __u64);
-} synrecv_pending SEC(".maps");
 
 /* TCP sockets that reached CLOSE while still open, so sock_release does not
  * report their close twice. */
@@ -459,6 +441,15 @@ static __always_inline int handle_state(struct sock *sk, int oldstate, int newst
 {
 	if (SK(btf, sk, sk_protocol) != IPPROTO_TCP || oldstate == newstate)
 		return 0;
+	/* A passive child's LISTEN->SYN_RECV (inet_csk_clone_lock) sends no
+	 * record: the child leaves SYN_RECV in the same softirq (on the
+	 * handshake's last ACK), and on Debian's 6.1 and 6.12 it is still a
+	 * bare copy of its listener here (remote 0.0.0.0:0). Package tracer
+	 * makes the event, with that record's time, from the child's next
+	 * record, which has the addresses. (A Fast Open child, which may be
+	 * accepted before the handshake ends, shows its entry that late.) */
+	if (oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV)
+		return 0;
 
 	__u64 skp = (__u64)sk;
 	__u64 now = bpf_ktime_get_ns();
@@ -527,32 +518,6 @@ static __always_inline int handle_state(struct sock *sk, int oldstate, int newst
 	 * any other socket (embryonic children included) may be inherited. */
 	bool orphan = SK(btf, sk, __sk_common.skc_flags) & (1UL << SOCK_DEAD);
 	__u8 flags = (conn ? EVENT_F_MPTCP : 0) | (orphan ? EVENT_F_ORPHAN : 0);
-
-	if (newstate == TCP_SYN_RECV && oldstate == TCP_LISTEN && !SK(btf, sk, __sk_common.skc_dport)) {
-		/* A child not yet given its peer's address: defer (see
-		 * synrecv_pending). */
-		bpf_map_update_elem(&synrecv_pending, &skp, &now, BPF_ANY);
-		return 0;
-	}
-	if (oldstate == TCP_SYN_RECV) {
-		__u64 *ts = bpf_map_lookup_elem(&synrecv_pending, &skp);
-		if (ts) {
-			__u64 at = *ts;
-			bpf_map_delete_elem(&synrecv_pending, &skp);
-			struct event *d = reserve(at);
-			if (d) {
-				fill_sock(d, sk, cookie, btf);
-				d->flags |= flags;
-				d->kind = EVENT_STATE;
-				d->oldstate = TCP_LISTEN;
-				d->newstate = TCP_SYN_RECV;
-				if (set_owner(d, &cur, !orphan))
-					bpf_ringbuf_submit(d, wakeup_flags());
-				else
-					bpf_ringbuf_discard(d, 0);
-			}
-		}
-	}
 
 	if (btf && !closing && !cur.pid && sk->__sk_common.skc_family == AF_INET) {
 		short_state(sk, cookie, now, oldstate, newstate, flags);

@@ -134,7 +134,6 @@ const (
 	BpfstatMapNestedTaken         = "nested_taken"
 	BpfstatMapOwnerBySk           = "owner_by_sk"
 	BpfstatMapStateLast           = "state_last"
-	BpfstatMapSynrecvPending      = "synrecv_pending"
 	BpfstatMapSysArgs             = "sys_args"
 	BpfstatMapTcpClosed           = "tcp_closed"
 	BpfstatProgCgConnect4         = "cg_connect4"
@@ -163,7 +162,6 @@ const (
 	BpfstatProgSysExitSocket      = "sys_exit_socket"
 	BpfstatProgSysExitSocketpair  = "sys_exit_socketpair"
 	BpfstatVarIgnoreTgid          = "ignore_tgid"
-	BpfstatVarTcpSetStateOnly     = "tcp_set_state_only"
 	BpfstatVarTrackByPtr          = "track_by_ptr"
 	BpfstatVarUnusedEvent         = "unused_event"
 	BpfstatVarUnusedFlag          = "unused_flag"
@@ -254,7 +252,6 @@ type BpfstatMapSpecs struct {
 	NestedTaken    *ebpf.MapSpec `ebpf:"nested_taken"`
 	OwnerBySk      *ebpf.MapSpec `ebpf:"owner_by_sk"`
 	StateLast      *ebpf.MapSpec `ebpf:"state_last"`
-	SynrecvPending *ebpf.MapSpec `ebpf:"synrecv_pending"`
 	SysArgs        *ebpf.MapSpec `ebpf:"sys_args"`
 	TcpClosed      *ebpf.MapSpec `ebpf:"tcp_closed"`
 }
@@ -264,7 +261,6 @@ type BpfstatMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type BpfstatVariableSpecs struct {
 	IgnoreTgid       *ebpf.VariableSpec `ebpf:"ignore_tgid"`
-	TcpSetStateOnly  *ebpf.VariableSpec `ebpf:"tcp_set_state_only"`
 	TrackByPtr       *ebpf.VariableSpec `ebpf:"track_by_ptr"`
 	UnusedEvent      *ebpf.VariableSpec `ebpf:"unused_event"`
 	UnusedFlag       *ebpf.VariableSpec `ebpf:"unused_flag"`
@@ -302,7 +298,6 @@ type BpfstatMaps struct {
 	NestedTaken    *ebpf.Map `ebpf:"nested_taken"`
 	OwnerBySk      *ebpf.Map `ebpf:"owner_by_sk"`
 	StateLast      *ebpf.Map `ebpf:"state_last"`
-	SynrecvPending *ebpf.Map `ebpf:"synrecv_pending"`
 	SysArgs        *ebpf.Map `ebpf:"sys_args"`
 	TcpClosed      *ebpf.Map `ebpf:"tcp_closed"`
 }
@@ -317,7 +312,6 @@ func (m *BpfstatMaps) Close() error {
 		m.NestedTaken,
 		m.OwnerBySk,
 		m.StateLast,
-		m.SynrecvPending,
 		m.SysArgs,
 		m.TcpClosed,
 	)
@@ -328,7 +322,6 @@ func (m *BpfstatMaps) Close() error {
 // It can be passed to LoadBpfstatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type BpfstatVariables struct {
 	IgnoreTgid       *ebpf.Variable `ebpf:"ignore_tgid"`
-	TcpSetStateOnly  *ebpf.Variable `ebpf:"tcp_set_state_only"`
 	TrackByPtr       *ebpf.Variable `ebpf:"track_by_ptr"`
 	UnusedEvent      *ebpf.Variable `ebpf:"unused_event"`
 	UnusedFlag       *ebpf.Variable `ebpf:"unused_flag"`

@@ -352,7 +352,6 @@ func TestIntegrationTCP(t *testing.T) {
 
 func testTCP(t *testing.T, strategy string, pinned bool) {
 	tr := startTracer(t, strategy, pinned, Options{RingSize: 64 << 20})
-	full := SeesAllTransitions(strategy)
 	nsPath, netns := netnsThread(t)
 	c := collect(tr, netns)
 	srvPid, srvComm, port4, port6 := startServer(t, nsPath)
@@ -437,7 +436,7 @@ func testTCP(t *testing.T, strategy string, pinned bool) {
 		lport := e.Local.Port()
 		if lport == port4 || lport == port6 {
 			k := [2]netip.AddrPort{e.Local, e.Remote}
-			if e.NewState == sock.StateSynRecv || !full && e.OldState == sock.StateSynRecv {
+			if e.NewState == sock.StateSynRecv {
 				servers[k] = append(servers[k], &side{})
 			}
 			l := servers[k]
@@ -464,10 +463,6 @@ func testTCP(t *testing.T, strategy string, pinned bool) {
 	}
 
 	serverActive, serverPassive := seqServerActiveClose, seqServerPassiveClose
-	if !full {
-		// tcp_set_state hooks do not see the child's creation.
-		serverActive, serverPassive = serverActive[1:], serverPassive[1:]
-	}
 	count := map[string]int{}
 	for _, s := range clients {
 		switch seq := seqString(s.seq); seq {

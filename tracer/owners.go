@@ -38,7 +38,8 @@ const (
 // a full ring leaves what it would have taught unknown (owners missing,
 // not wrong, unless a later owner change was lost).
 type owners struct {
-	socks     map[uint64]sockRec
+	socks     map[uint64]*sockRec
+	spare     []*sockRec // freed records, for reuse
 	addrs     map[uint64]addrPair
 	listeners map[listenKey]listener
 	procs     map[int32]procRec
@@ -95,11 +96,12 @@ type procRec struct {
 const (
 	maxSocks = 1 << 20
 	maxProcs = 1 << 16
+	maxSpare = 1 << 12
 )
 
 func newOwners(ignore int32) *owners {
 	return &owners{
-		socks:     make(map[uint64]sockRec),
+		socks:     make(map[uint64]*sockRec),
 		addrs:     make(map[uint64]addrPair),
 		listeners: make(map[listenKey]listener),
 		procs:     make(map[int32]procRec),
@@ -162,6 +164,19 @@ func tcpConnect(ev *Event) bool {
 		ev.OldState == sock.StateClose && ev.NewState == sock.StateSynSent
 }
 
+// passiveEntry says ev is a TCP socket's first record out of SYN_RECV
+// where the socket was not seen entering it: a passive child, whose
+// LISTEN->SYN_RECV the kernel sends no record for (a socket that entered
+// SYN_RECV from SYN_SENT, a simultaneous open, was seen doing so). A
+// repeat of a transition already reported is not one.
+func (o *owners) passiveEntry(ev *Event) bool {
+	if ev.Proto != sock.ProtoTCP || ev.OldState != sock.StateSynRecv || ev.Kind != KindState && ev.Kind != KindClose {
+		return false
+	}
+	r, known := o.socks[ev.Cookie]
+	return !known || sock.State(r.last&0xff) != sock.StateSynRecv && r.last != uint16(ev.OldState)<<8|uint16(ev.NewState)
+}
+
 // heir follows exited owners to the child each left, up to a double fork.
 func (o *owners) heir(pid int32) int32 {
 	for range 3 {
@@ -180,32 +195,31 @@ func (o *owners) socket(ev *Event, orphan bool) bool {
 	c := ev.Cookie
 	closing := ev.Kind == KindClose
 	r, known := o.socks[c]
-	changed := false
+	if !known {
+		r = o.newRec()
+	}
 	if (ev.Kind == KindState || closing) && ev.Proto == sock.ProtoTCP && ev.NewState != 0 {
 		t := uint16(ev.OldState)<<8 | uint16(ev.NewState)
 		if known && r.last == t {
 			return false
 		}
-		r.last, changed = t, true
+		r.last = t
 	}
 	if !known {
-		// A socket's life starts at socket(2), or at its SYN for a
-		// passive open (hooks that see tcp_set_state only first see it
-		// leave SYN_RECV); from anything else, it started unseen.
+		// A socket's life starts at socket(2), or on entering SYN_RECV
+		// for a passive open (an event the reader makes from the child's
+		// first record); from anything else, it started unseen.
 		if ev.Kind == KindSocket || ev.NewState == sock.StateSynRecv && ev.OldState == sock.StateListen ||
 			ev.OldState == sock.StateSynRecv && ev.NewState == sock.StateEstablished {
 			r.start = ev.Time
 		}
-		changed = true
 	}
 	if ev.Inode != 0 {
-		changed = changed || r.inode != ev.Inode
 		r.inode = ev.Inode
 	} else {
 		ev.Inode = r.inode
 	}
 	if ev.NetNS != 0 {
-		changed = changed || r.netns != ev.NetNS
 		r.netns = ev.NetNS
 	} else {
 		ev.NetNS = r.netns
@@ -219,7 +233,6 @@ func (o *owners) socket(ev *Event, orphan bool) bool {
 		switch ev.Kind {
 		case KindSocket, KindBind, KindListen, KindConnect, KindAccept:
 			r.owner = ownerRec{ev.PID, ev.TID, ev.UID, ev.FD, ev.Comm}
-			changed = true
 		}
 	case r.owner.pid != 0:
 		o.fill(ev, r.owner, orphan)
@@ -227,7 +240,6 @@ func (o *owners) socket(ev *Event, orphan bool) bool {
 		// A passive open not yet accepted: its listener's.
 		if l, ok := o.listeners[listenKey{ev.NetNS, ev.Local.Port()}]; ok {
 			r.owner = l.owner
-			changed = true
 			o.fill(ev, l.owner, orphan)
 		}
 	}
@@ -277,16 +289,36 @@ func (o *owners) socket(ev *Event, orphan bool) bool {
 		if known {
 			delete(o.socks, c)
 		}
+		o.freeRec(r)
 		return true
 	}
-	if changed {
-		if !known && len(o.socks) >= maxSocks {
+	if !known {
+		if len(o.socks) >= maxSocks {
 			clear(o.socks)
 			clear(o.addrs)
 		}
 		o.socks[c] = r
 	}
 	return true
+}
+
+// newRec returns a zeroed socket record, reusing a freed one if it can:
+// records are kept by pointer, so that an event updates its socket's in
+// place rather than copying it out of the map and back.
+func (o *owners) newRec() *sockRec {
+	if n := len(o.spare); n > 0 {
+		r := o.spare[n-1]
+		o.spare = o.spare[:n-1]
+		*r = sockRec{}
+		return r
+	}
+	return new(sockRec)
+}
+
+func (o *owners) freeRec(r *sockRec) {
+	if len(o.spare) < maxSpare {
+		o.spare = append(o.spare, r)
+	}
 }
 
 func unset(a netip.AddrPort) bool {

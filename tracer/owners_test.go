@@ -212,3 +212,40 @@ func TestJoinDropsRepeats(t *testing.T) {
 		t.Errorf("%d repeats counted, want 1", o.dups.Load())
 	}
 }
+
+// A socket first seen leaving SYN_RECV is a passive child whose entry the
+// kernel did not send; one seen entering it (a simultaneous open), or a
+// repeat of the exit, is not.
+func TestPassiveEntry(t *testing.T) {
+	o := newOwners(0)
+	child := tcpEv(KindState, 100, 7, srvAddr, cliAddr, sock.StateSynRecv, sock.StateEstablished)
+	if !o.passiveEntry(&child) {
+		t.Error("unseen child leaving SYN_RECV: not a passive entry")
+	}
+	entry := child
+	entry.OldState, entry.NewState = sock.StateListen, sock.StateSynRecv
+	o.join(&entry, false)
+	if o.passiveEntry(&child) {
+		t.Error("child seen entering SYN_RECV: passive entry again")
+	}
+	o.join(&child, false)
+	if again := child; o.passiveEntry(&again) {
+		t.Error("a repeat of SYN_RECV->ESTABLISHED: passive entry")
+	}
+	simul := tcpEv(KindState, 200, 8, cliAddr, srvAddr, sock.StateSynSent, sock.StateSynRecv)
+	o.join(&simul, false)
+	est := simul
+	est.OldState, est.NewState = sock.StateSynRecv, sock.StateEstablished
+	if o.passiveEntry(&est) {
+		t.Error("simultaneous open leaving SYN_RECV: passive entry")
+	}
+	reset := tcpEv(KindClose, 300, 9, srvAddr, cliAddr, sock.StateSynRecv, sock.StateClose)
+	if !o.passiveEntry(&reset) {
+		t.Error("unseen child reset in SYN_RECV: not a passive entry")
+	}
+	udp := reset
+	udp.Proto = sock.ProtoUDP
+	if o.passiveEntry(&udp) {
+		t.Error("UDP close: passive entry")
+	}
+}

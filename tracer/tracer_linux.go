@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfstat/bpfstat/bpf"
+	"github.com/bpfstat/bpfstat/internal/sock"
 )
 
 // strategy is one way to attach the TCP state hook. The list below is
@@ -31,45 +32,30 @@ type strategy struct {
 	// btf: the hook gets a BTF socket pointer, so it can use the cookie
 	// helper (the reader joins owners by cookie); otherwise owners are
 	// tracked by address in the kernel.
-	btf bool
-	// partial: the hook sees tcp_set_state only, not inet_sk_set_state
-	// (CLOSE->LISTEN, a passive child's LISTEN->SYN_RECV).
-	partial bool
-	attach  func(*ebpf.Program) (link.Link, error)
+	btf    bool
+	attach func(*ebpf.Program) (link.Link, error)
 }
 
 var strategies = []strategy{
-	{"tp_btf", "state_tp_btf", "state_tp_btf_nested", "inet_sock_set_state", true, false, func(p *ebpf.Program) (link.Link, error) {
+	{"tp_btf", "state_tp_btf", "state_tp_btf_nested", "inet_sock_set_state", true, func(p *ebpf.Program) (link.Link, error) {
 		return link.AttachTracing(link.TracingOptions{Program: p})
 	}},
 	// fentry: tcp_set_state misses inet_sk_set_state's transitions (listen,
 	// child creation), so it only follows tp_btf.
-	{"fentry", "state_fentry", "", "tcp_set_state", true, true, func(p *ebpf.Program) (link.Link, error) {
+	{"fentry", "state_fentry", "", "tcp_set_state", true, func(p *ebpf.Program) (link.Link, error) {
 		return link.AttachTracing(link.TracingOptions{Program: p})
 	}},
-	{"raw_tp", "state_raw_tp", "", "inet_sock_set_state", false, false, func(p *ebpf.Program) (link.Link, error) {
+	{"raw_tp", "state_raw_tp", "", "inet_sock_set_state", false, func(p *ebpf.Program) (link.Link, error) {
 		return link.AttachRawTracepoint(link.RawTracepointOptions{Name: "inet_sock_set_state", Program: p})
 	}},
-	{"tracepoint", "state_tracepoint", "", "sock/inet_sock_set_state", false, false, func(p *ebpf.Program) (link.Link, error) {
+	{"tracepoint", "state_tracepoint", "", "sock/inet_sock_set_state", false, func(p *ebpf.Program) (link.Link, error) {
 		return link.Tracepoint("sock", "inet_sock_set_state", p, nil)
 	}},
 	// kprobe: only for kernels without the inet_sock_set_state tracepoint
 	// (before 4.16); misses inet_sk_set_state's transitions like fentry.
-	{"kprobe", "state_kprobe", "", "tcp_set_state", false, true, func(p *ebpf.Program) (link.Link, error) {
+	{"kprobe", "state_kprobe", "", "tcp_set_state", false, func(p *ebpf.Program) (link.Link, error) {
 		return link.Kprobe("tcp_set_state", p, nil)
 	}},
-}
-
-// SeesAllTransitions says whether strategy name sees every TCP state
-// change; fentry and kprobe hook tcp_set_state, which misses CLOSE->LISTEN
-// and a passive child's LISTEN->SYN_RECV (made by inet_sk_set_state).
-func SeesAllTransitions(name string) bool {
-	for _, s := range strategies {
-		if s.name == name {
-			return !s.partial
-		}
-	}
-	return false
 }
 
 // StrategyNames lists the TCP state hook strategies in the order tried.
@@ -283,9 +269,6 @@ func loadWith(base *ebpf.CollectionSpec, s strategy, opts Options) (*ebpf.Collec
 	if err := spec.Variables["track_by_ptr"].Set(!s.btf); err != nil {
 		return nil, nil, fmt.Errorf("setting track_by_ptr: %w", err)
 	}
-	if err := spec.Variables["tcp_set_state_only"].Set(s.partial); err != nil {
-		return nil, nil, fmt.Errorf("setting tcp_set_state_only: %w", err)
-	}
 	if err := spec.Variables["ignore_tgid"].Set(uint32(opts.IgnorePID)); err != nil {
 		return nil, nil, fmt.Errorf("setting ignore_tgid: %w", err)
 	}
@@ -457,12 +440,26 @@ func (t *Tracer) fill() {
 		if b == nil {
 			break
 		}
+		i := len(t.batch)
 		t.batch = append(t.batch, Event{})
-		ev := &t.batch[len(t.batch)-1]
+		ev := &t.batch[i]
 		if err := t.decode(b, ev); err != nil {
-			t.batch = t.batch[:len(t.batch)-1]
+			t.batch = t.batch[:i]
 			t.readErr = err
 			break
+		}
+		if t.owners.passiveEntry(ev) {
+			// The child's LISTEN->SYN_RECV, from its next record (the
+			// kernel sends none of its own): same socket, same time.
+			t.batch = append(t.batch, *ev)
+			st := &t.batch[i]
+			st.Kind, st.OldState, st.NewState = KindState, sock.StateListen, sock.StateSynRecv
+			st.Lifetime, st.BytesSent, st.BytesReceived = 0, 0, 0
+			if !t.owners.join(st, orphan(b)) {
+				t.batch[i] = t.batch[i+1]
+				t.batch = t.batch[:i+1]
+			}
+			ev = &t.batch[len(t.batch)-1]
 		}
 		if !t.owners.join(ev, orphan(b)) {
 			t.batch = t.batch[:len(t.batch)-1]

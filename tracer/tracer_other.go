@@ -38,6 +38,3 @@ func Probe(name string) Hook {
 
 // StrategyNames lists the TCP state hook strategies (none here).
 func StrategyNames() []string { return nil }
-
-// SeesAllTransitions is false outside Linux.
-func SeesAllTransitions(string) bool { return false }
