@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # Benchmarks the eBPF tracer with bench/loadgen on loopback in a private
 # network namespace (client and server in one process, server closes first):
-#   1. slowdown: connections/s at full speed without the tracer, with it
-#      attached but unread (kernel side only; a 512 MiB ring, so that no
-#      reserve fails in a run of a few seconds), and attached and read by a
-#      separate consumer process (as the daemon or --follow would);
-#      REPS rounds interleaved; the slowdown is the median of the rounds'
-#      ratios (the host's speed drifts between rounds far more than within
-#      one);
+#   1. slowdown: connections/s of one load process at full speed while
+#      the tracer is switched every 2 s between off, attached but unread
+#      (kernel side only; a 128 MiB ring, so that no reserve fails in a
+#      window) and attached and read by a separate consumer process (as
+#      the daemon or --follow would); each on window is compared with the
+#      off windows either side of it (loadgen -toggle);
 #   2. the highest rate with no lost event: a ladder of target rates,
 #      consumer in its own process;
 #   3. event latency (kernel hook to Read returning in the consumer)
 #      p50/p99 per rate.
-# Needs root. Usage: bench/tracer.sh [SECONDS] [REPS]
+# Needs root. Usage: [TOGGLE_SECS=150] bench/tracer.sh [SECONDS] [REPS]
+# (SECONDS per run and REPS for the rate ladder and the fixed rate).
 # Prints a markdown report; bench/RESULTS-tracer.md records one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,18 +44,13 @@ consumed() {
 	echo "$l $(cut -d' ' -f6- "$out/consumer.txt" | sed 's/^/consumer_/; s/ / consumer_/g')" | sed 's/^tracer=off/tracer=reading/'
 }
 
-: > "$out/tracer-raw.txt"
-for i in $(seq "$reps"); do
-	$lg | tee -a "$out/tracer-raw.txt" >&2
-	$lg -trace -noread -ring $((512 << 20)) | tee -a "$out/tracer-raw.txt" >&2
-	consumed 0 | tee -a "$out/tracer-raw.txt" >&2
-done
-med() { grep "^tracer=$1 target=0 " "$out/tracer-raw.txt" | field "$2" | sed 's/\/s$//' | median; }
-base=$(med off rate)
-att=$(med attached rate)
-rd=$(med reading rate)
-cpu_off=$(grep "^tracer=off target=0 " "$out/tracer-raw.txt" | field cpu_per_conn | tr '\n' ' ')
-cpu_rd=$(grep "^tracer=reading target=0 " "$out/tracer-raw.txt" | field cpu_per_conn | tr '\n' ' ')
+# Slowdown: one load process at full speed for TOGGLE_SECS while the
+# tracer is switched on and off every 2 s (off, attached in the load
+# process and not read, off, read by a consumer process, ...); each on
+# window against the mean of the off windows either side of it. The
+# host's speed drifts by tens of percent over minutes, little over 2 s.
+"$out/loadgen" -toggle 2s -d "${TOGGLE_SECS:-150}s" -ring $((128 << 20)) > "$out/tracer-toggle.txt" 2> "$out/tracer-toggle-windows.txt"
+tog() { field "$1" < "$out/tracer-toggle.txt"; }
 
 : > "$out/tracer-ladder.txt"
 for rate in ${RATES:-5000 10000 15000 20000 25000 30000 0}; do
@@ -98,23 +93,17 @@ echo "\`bench/tracer.sh $secs $reps\` on $(date -u +%Y-%m-%d), $(nproc) cores, L
 echo "loopback TCP in a private netns, ${secs}s per run, server closes first; 13 events per connection."
 [ "$others" -gt 0 ] && echo "Note: $others other tracer instance(s) were attached machine-wide during the run (their hooks fire too)."
 echo
-echo "## Slowdown at full speed (median of $reps interleaved rounds)"
+echo "## Slowdown at full speed (${TOGGLE_SECS:-150} s of load, tracer switched every 2 s)"
 echo
-echo "| tracer | connections/s (median) | vs off (median of per-round ratios) |"
-echo "|---|---:|---:|"
-# per-round ratios: rounds are off, attached, reading in turn
-ratios() { grep ' target=0 ' "$out/tracer-raw.txt" | grep -E '^tracer=(off|attached|reading) ' | field rate | sed 's/\/s$//' | paste - - - | awk -v c="$1" '{printf "%.1f\n", ($c/$1-1)*100}'; }
-ra=$(ratios 2 | median)
-rr=$(ratios 3 | median)
-awk -v b="$base" -v a="$att" -v r="$rd" -v ra="$ra" -v rr="$rr" 'BEGIN {
-	printf "| off | %d | |\n", b
-	printf "| attached, not read (kernel side) | %d | %+.1f%% |\n", a, ra
-	printf "| attached and read by a consumer process | %d | %+.1f%% |\n", r, rr }'
+echo "| tracer | change in connections/s (median over windows) | CPU per connection added (load process) | windows |"
+echo "|---|---:|---:|---:|"
+echo "| off | $(tog off_rate) | | |"
+echo "| attached, not read (kernel side) | $(tog attached_change) | $(tog attached_cpu_per_conn) | $(tog attached_pairs) |"
+echo "| attached and read by a consumer process | $(tog reading_change) | $(tog reading_cpu_per_conn) | $(tog reading_pairs) |"
 echo
-echo "Per round, attached not read: $(ratios 2 | tr '\n' ' ')%; read: $(ratios 3 | tr '\n' ' ')%."
+echo "Per window, attached not read: $(tog attached_changes | tr ',' ' ') %; read: $(tog reading_changes | tr ',' ' ') %."
 echo
-echo "CPU per connection of the load process (user+sys, kernel hooks included), per round: off: $cpu_off; with tracer: $cpu_rd;"
-echo "consumer process CPU per round: $(grep "^tracer=reading target=0 " "$out/tracer-raw.txt" | field consumer_cpu | tr '\n' ' ')"
+echo "Consumer process per 2 s window: $(grep ' reading ' "$out/tracer-toggle-windows.txt" | field cpu | tr '\n' ' ')"
 echo
 echo "## At a fixed $fixed connections/s (median of $reps interleaved rounds)"
 echo

@@ -16,6 +16,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,7 +36,17 @@ func main() {
 	noRead = flag.Bool("noread", false, "with -trace: attach but do not read (kernel-side cost only)")
 	cpuprof := flag.String("cpuprofile", "", "write a CPU profile here")
 	doLoad = flag.Bool("load", true, "generate connections (-load=false -trace: only read events, as a separate consumer process)")
+	tog := flag.Duration("toggle", 0, "switch the tracer on and off every this long while loading at full speed for -d; prints the change per mode")
+	togModes := flag.String("modes", "attached,reading", "with -toggle: the tracer modes to alternate with off: attached (in process, not read), reading (a consumer process)")
+	ready = flag.Bool("ready", false, "with -load=false: print \"ready\" once the tracer is attached")
 	flag.Parse()
+	if *tog > 0 {
+		if err := toggle(*dur, *tog, *workers, ringSize, strings.Split(*togModes, ",")); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *cpuprof != "" {
 		f, err := os.Create(*cpuprof)
 		if err == nil {
@@ -50,7 +61,7 @@ func main() {
 	}
 }
 
-var noRead, doLoad *bool
+var noRead, doLoad, ready *bool
 
 var ringSize int
 
@@ -67,21 +78,31 @@ var monoBase, wallBase = func() (uint64, time.Time) {
 	return uint64(ts.Nano()), w0.Add(w1.Sub(w0) / 2)
 }()
 
-func run(trace bool, rate int, dur time.Duration, workers int, strategy string) error {
+// serve listens on a loopback port and closes every connection it
+// accepts at once: the server closes first, so TIME_WAIT stays on its side.
+func serve() (net.Listener, error) {
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer ln.Close()
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			c.Close() // the server closes first: TIME_WAIT stays on its side
+			c.Close()
 		}
 	}()
+	return ln, nil
+}
+
+func run(trace bool, rate int, dur time.Duration, workers int, strategy string) error {
+	ln, err := serve()
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 	addr := ln.Addr().String()
 
 	var tr *tracer.Tracer
@@ -136,6 +157,9 @@ func run(trace bool, rate int, dur time.Duration, workers int, strategy string) 
 	var lw sync.WaitGroup
 	if !*doLoad {
 		workers = 0
+		if *ready {
+			fmt.Println("ready")
+		}
 		time.Sleep(dur)
 	}
 	for w := 0; w < workers; w++ {
@@ -146,27 +170,7 @@ func run(trace bool, rate int, dur time.Duration, workers int, strategy string) 
 			if rate > 0 {
 				interval = time.Duration(int64(time.Second) * int64(workers) / int64(rate))
 			}
-			next := time.Now()
-			buf := make([]byte, 1)
-			var mine []time.Duration
-			for time.Now().Before(end) {
-				if interval > 0 {
-					next = next.Add(interval)
-					if d := time.Until(next); d > 0 {
-						time.Sleep(d)
-					}
-				}
-				t0 := time.Now()
-				c, err := net.Dial("tcp4", addr)
-				if err != nil {
-					failed.Add(1)
-					continue
-				}
-				io.ReadFull(c, buf) // EOF: the server closed
-				c.Close()
-				mine = append(mine, time.Since(t0))
-				conns.Add(1)
-			}
+			mine := connect(addr, interval, end, &conns, &failed)
 			connMu.Lock()
 			connLat = append(connLat, mine...)
 			connMu.Unlock()
@@ -220,4 +224,32 @@ func run(trace bool, rate int, dur time.Duration, workers int, strategy string) 
 	}
 	fmt.Println()
 	return nil
+}
+
+// connect opens and closes connections to addr until end, one every
+// interval (0: back to back), counting them in conns (failures in
+// failed); it returns each connection's time from dial to close.
+func connect(addr string, interval time.Duration, end time.Time, conns, failed *atomic.Uint64) []time.Duration {
+	next := time.Now()
+	buf := make([]byte, 1)
+	var lat []time.Duration
+	for time.Now().Before(end) {
+		if interval > 0 {
+			next = next.Add(interval)
+			if d := time.Until(next); d > 0 {
+				time.Sleep(d)
+			}
+		}
+		t0 := time.Now()
+		c, err := net.Dial("tcp4", addr)
+		if err != nil {
+			failed.Add(1)
+			continue
+		}
+		io.ReadFull(c, buf) // EOF: the server closed
+		c.Close()
+		lat = append(lat, time.Since(t0))
+		conns.Add(1)
+	}
+	return lat
 }
