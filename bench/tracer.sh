@@ -89,7 +89,7 @@ done
 
 echo "# eBPF tracer"
 echo
-echo "\`bench/tracer.sh $secs $reps\` on $(date -u +%Y-%m-%d), $(nproc) cores, Linux $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end;"
+echo "\`TOGGLE_SECS=${TOGGLE_SECS:-150} bench/tracer.sh $secs $reps\` on $(date -u +%Y-%m-%d), $(nproc) cores, Linux $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end;"
 echo "loopback TCP in a private netns, ${secs}s per run, server closes first; 13 events per connection."
 [ "$others" -gt 0 ] && echo "Note: $others other tracer instance(s) were attached machine-wide during the run (their hooks fire too)."
 echo
