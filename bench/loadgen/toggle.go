@@ -28,11 +28,20 @@ func (w window) rate() float64 { return float64(w.conns) / w.dur.Seconds() }
 
 // toggle generates load at full speed for dur while the tracer is switched
 // on and off every win, through the modes in on: off, attached (in this
-// process, not read), off, reading (a consumer process), off, attached... Throughput on a shared host drifts by tens
-// of percent over minutes but little over a few seconds, so each on window
-// is compared with the mean of the off windows on either side of it.
-// Attaching and detaching fall between windows, not in them.
+// process, not read), off, reading (a consumer process), off, attached...
+// Throughput on a shared host drifts by tens of percent over minutes but
+// little over a few seconds, so each on window is compared with the mean
+// of the off windows on either side of it. Attaching and detaching fall
+// between windows, not in them.
 func toggle(dur, win time.Duration, workers, ring int, on []string) error {
+	for _, m := range on {
+		if m != "attached" && m != "reading" {
+			return fmt.Errorf("unknown tracer mode %q (want attached or reading)", m)
+		}
+	}
+	if dur < 3*win+2*time.Second {
+		return fmt.Errorf("-d %v leaves no room for an on window between two off windows of %v", dur, win)
+	}
 	ln, err := serve()
 	if err != nil {
 		return err
@@ -50,11 +59,6 @@ func toggle(dur, win time.Duration, workers, ring int, on []string) error {
 	}
 	defer lw.Wait()
 
-	for _, m := range on {
-		if m != "attached" && m != "reading" {
-			return fmt.Errorf("unknown tracer mode %q (want attached or reading)", m)
-		}
-	}
 	var ws []window
 	for i := 0; time.Until(end) > win+2*time.Second; i++ {
 		mode := "off"
