@@ -66,17 +66,19 @@ func TestIntegrationChurn(t *testing.T) {
 		t.Fatalf("bringing lo up: %v", err)
 	}
 	t.Run("churn", func(t *testing.T) {
-		// Rarely (a few runs in a hundred, beside other BPF and TCP
-		// activity; never seen on a quiet host) the kernel does not run
-		// the tracepoint's programs for a socket's last changes, and
-		// says so nowhere. The live table's periodic refresh (Live.Refresh)
-		// is the remedy; here such a run, told apart from a loss of ours
-		// by the programs' run counts, is tried once more.
-		if churnAndCompare(t, 128<<20, false, 5, 10000) {
-			t.Log("again, once: the kernel skipped the state programs")
-			if churnAndCompare(t, 128<<20, false, 5, 10000) {
-				t.Fatal("the kernel skipped the state programs in two runs in a row")
+		// Rarely the kernel does not run the tracepoint's programs for a
+		// socket's last changes, and says so nowhere: 0 of 65 runs on a
+		// quiet host, 5 of 120 while another process loads and attaches
+		// BPF programs in a loop (to this tracepoint or another one),
+		// up to 1 in 10 beside the tracer package's tests. The live
+		// table's periodic refresh (Live.Refresh) is the remedy; here
+		// such a run, told apart from a loss of ours by the programs'
+		// run counts, is tried again, up to three runs in all.
+		for run := 1; churnAndCompare(t, 128<<20, false, 5, 10000); run++ {
+			if run == 3 {
+				t.Fatal("the kernel skipped the state programs in three runs in a row")
 			}
+			t.Log("again: the kernel skipped the state programs")
 		}
 	})
 	t.Run("overflow", func(t *testing.T) { churnAndCompare(t, 16<<10, true, 3, 3000) })
