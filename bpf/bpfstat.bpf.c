@@ -173,6 +173,24 @@ static __always_inline void count_lost(void)
 		__sync_fetch_and_add(n, 1);
 }
 
+/* State hook runs that send nothing, for the run count accounting (an
+ * MPTCP connection socket's change, or none at all); a passive child's
+ * LISTEN->SYN_RECV is not one: the reader makes its event. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} state_quiet SEC(".maps");
+
+static __always_inline void count_quiet(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&state_quiet, &zero);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+}
+
 /* A zeroed event stamped now (bpf_ktime_get_ns, which callers that need
  * the time themselves read only once). */
 static __always_inline struct event *reserve(__u64 now)
@@ -439,8 +457,10 @@ static __always_inline void short_state(struct sock *sk, __u64 cookie, __u64 now
  */
 static __always_inline int handle_state(struct sock *sk, int oldstate, int newstate, const bool btf)
 {
-	if (SK(btf, sk, sk_protocol) != IPPROTO_TCP || oldstate == newstate)
+	if (SK(btf, sk, sk_protocol) != IPPROTO_TCP || oldstate == newstate) {
+		count_quiet();
 		return 0;
+	}
 	/* A passive child's LISTEN->SYN_RECV (inet_csk_clone_lock) sends no
 	 * record: the child leaves SYN_RECV in the same softirq (on the
 	 * handshake's last ACK), and on Debian's 6.1 and 6.12 it is still a

@@ -134,6 +134,7 @@ const (
 	BpfstatMapNestedTaken         = "nested_taken"
 	BpfstatMapOwnerBySk           = "owner_by_sk"
 	BpfstatMapStateLast           = "state_last"
+	BpfstatMapStateQuiet          = "state_quiet"
 	BpfstatMapSysArgs             = "sys_args"
 	BpfstatMapTcpClosed           = "tcp_closed"
 	BpfstatProgCgConnect4         = "cg_connect4"
@@ -252,6 +253,7 @@ type BpfstatMapSpecs struct {
 	NestedTaken    *ebpf.MapSpec `ebpf:"nested_taken"`
 	OwnerBySk      *ebpf.MapSpec `ebpf:"owner_by_sk"`
 	StateLast      *ebpf.MapSpec `ebpf:"state_last"`
+	StateQuiet     *ebpf.MapSpec `ebpf:"state_quiet"`
 	SysArgs        *ebpf.MapSpec `ebpf:"sys_args"`
 	TcpClosed      *ebpf.MapSpec `ebpf:"tcp_closed"`
 }
@@ -298,6 +300,7 @@ type BpfstatMaps struct {
 	NestedTaken    *ebpf.Map `ebpf:"nested_taken"`
 	OwnerBySk      *ebpf.Map `ebpf:"owner_by_sk"`
 	StateLast      *ebpf.Map `ebpf:"state_last"`
+	StateQuiet     *ebpf.Map `ebpf:"state_quiet"`
 	SysArgs        *ebpf.Map `ebpf:"sys_args"`
 	TcpClosed      *ebpf.Map `ebpf:"tcp_closed"`
 }
@@ -312,6 +315,7 @@ func (m *BpfstatMaps) Close() error {
 		m.NestedTaken,
 		m.OwnerBySk,
 		m.StateLast,
+		m.StateQuiet,
 		m.SysArgs,
 		m.TcpClosed,
 	)

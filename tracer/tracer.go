@@ -85,7 +85,11 @@ type Counters struct {
 	Repeats  uint64 // state changes Read dropped as reported twice
 	Ignored  uint64 // events Read dropped as Options.IgnorePID's
 	// StateRuns counts the runs of the TCP state program (not the nested
-	// one): each run that is not an early exit is one event. 0 unless
-	// the kernel's BPF run statistics are on (ebpf.EnableStats).
+	// one): each run that is not one of Quiet is one event. 0 unless the
+	// kernel's BPF run statistics are on (ebpf.EnableStats).
 	StateRuns uint64
+	// Quiet counts the state programs' runs that sent nothing: a change
+	// of a socket that is not TCP (an MPTCP connection socket's) or to
+	// the same state.
+	Quiet uint64
 }

@@ -512,6 +512,7 @@ func (t *Tracer) Counters() Counters {
 		}
 	}
 	c.Taken = sumPerCPU(t.coll.Maps["nested_taken"])
+	c.Quiet = sumPerCPU(t.coll.Maps["state_quiet"])
 	return c
 }
 
