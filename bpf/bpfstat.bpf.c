@@ -165,10 +165,12 @@ static __always_inline __u64 wakeup_flags(void)
 	return BPF_RB_NO_WAKEUP;
 }
 
-static __always_inline void count_lost(void)
+/* Adds one to a one-element per-CPU counter map (lost, state_quiet,
+ * nested_taken). */
+static __always_inline void count(void *counter)
 {
 	__u32 zero = 0;
-	__u64 *n = bpf_map_lookup_elem(&lost, &zero);
+	__u64 *n = bpf_map_lookup_elem(counter, &zero);
 	if (n)
 		__sync_fetch_and_add(n, 1);
 }
@@ -183,21 +185,13 @@ struct {
 	__type(value, __u64);
 } state_quiet SEC(".maps");
 
-static __always_inline void count_quiet(void)
-{
-	__u32 zero = 0;
-	__u64 *n = bpf_map_lookup_elem(&state_quiet, &zero);
-	if (n)
-		__sync_fetch_and_add(n, 1);
-}
-
 /* A zeroed event stamped now (bpf_ktime_get_ns, which callers that need
  * the time themselves read only once). */
 static __always_inline struct event *reserve(__u64 now)
 {
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		count_lost();
+		count(&lost);
 		return NULL;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
@@ -210,7 +204,7 @@ static __always_inline struct unix_event *reserve_unix(__u64 now)
 {
 	struct unix_event *u = bpf_ringbuf_reserve(&events, sizeof(*u), 0);
 	if (!u) {
-		count_lost();
+		count(&lost);
 		return NULL;
 	}
 	__builtin_memset(u, 0, sizeof(*u));
@@ -424,7 +418,7 @@ static __always_inline void short_state(struct sock *sk, __u64 cookie, __u64 now
 {
 	struct state_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		count_lost();
+		count(&lost);
 		return;
 	}
 	e->ts_ns = now;
@@ -458,7 +452,7 @@ static __always_inline void short_state(struct sock *sk, __u64 cookie, __u64 now
 static __always_inline int handle_state(struct sock *sk, int oldstate, int newstate, const bool btf)
 {
 	if (SK(btf, sk, sk_protocol) != IPPROTO_TCP || oldstate == newstate) {
-		count_quiet();
+		count(&state_quiet);
 		return 0;
 	}
 	/* A passive child's LISTEN->SYN_RECV (inet_csk_clone_lock) sends no
@@ -623,9 +617,7 @@ int BPF_PROG(state_tp_btf_nested, struct sock *sk, int oldstate, int newstate)
 	struct state_key *last = bpf_map_lookup_elem(&state_last, &zero);
 	if (!last || (last->sk == (__u64)sk && last->oldstate == (__u32)oldstate && last->newstate == (__u32)newstate))
 		return 0; /* state_tp_btf took it */
-	__u64 *n = bpf_map_lookup_elem(&nested_taken, &zero);
-	if (n)
-		*n += 1;
+	count(&nested_taken);
 	return handle_state(sk, oldstate, newstate, true);
 }
 

@@ -174,8 +174,11 @@ func (o *owners) passiveEntry(ev *Event) bool {
 		return false
 	}
 	r, known := o.socks[ev.Cookie]
-	return !known || sock.State(r.last&0xff) != sock.StateSynRecv && r.last != uint16(ev.OldState)<<8|uint16(ev.NewState)
+	return !known || sock.State(r.last&0xff) != sock.StateSynRecv && r.last != stateChange(ev)
 }
+
+// stateChange is ev's TCP state change as sockRec.last keeps it.
+func stateChange(ev *Event) uint16 { return uint16(ev.OldState)<<8 | uint16(ev.NewState) }
 
 // heir follows exited owners to the child each left, up to a double fork.
 func (o *owners) heir(pid int32) int32 {
@@ -199,7 +202,7 @@ func (o *owners) socket(ev *Event, orphan bool) bool {
 		r = o.newRec()
 	}
 	if (ev.Kind == KindState || closing) && ev.Proto == sock.ProtoTCP && ev.NewState != 0 {
-		t := uint16(ev.OldState)<<8 | uint16(ev.NewState)
+		t := stateChange(ev)
 		if known && r.last == t {
 			return false
 		}
@@ -209,8 +212,7 @@ func (o *owners) socket(ev *Event, orphan bool) bool {
 		// A socket's life starts at socket(2), or on entering SYN_RECV
 		// for a passive open (an event the reader makes from the child's
 		// first record); from anything else, it started unseen.
-		if ev.Kind == KindSocket || ev.NewState == sock.StateSynRecv && ev.OldState == sock.StateListen ||
-			ev.OldState == sock.StateSynRecv && ev.NewState == sock.StateEstablished {
+		if ev.Kind == KindSocket || ev.NewState == sock.StateSynRecv && ev.OldState == sock.StateListen {
 			r.start = ev.Time
 		}
 	}
