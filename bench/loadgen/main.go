@@ -39,6 +39,7 @@ func main() {
 	tog := flag.Duration("toggle", 0, "switch the tracer on and off every this long while loading at full speed for -d; prints the change per mode")
 	togModes := flag.String("modes", "attached,reading", "with -toggle: the tracer modes to alternate with off: attached (in process, not read), reading (a consumer process)")
 	ready = flag.Bool("ready", false, "with -load=false: print \"ready\" once the tracer is attached")
+	flag.IntVar(&exchange, "exchange", 0, "bytes of request and of response each connection carries before the server closes (0: none)")
 	flag.Parse()
 	if *tog > 0 {
 		if err := toggle(*dur, *tog, *workers, ringSize, strings.Split(*togModes, ",")); err != nil {
@@ -65,6 +66,10 @@ var noRead, doLoad, ready *bool
 
 var ringSize int
 
+// exchange is the size of the request a client sends on each connection
+// and of the server's reply (0: the server closes at once).
+var exchange int
+
 // monoNow is CLOCK_MONOTONIC in ns, as bpf_ktime_get_ns: one clock_gettime
 // system call at start, then Go's monotonic clock (the same clock, read
 // through the vDSO) so that timing each event costs no system call.
@@ -79,7 +84,8 @@ var monoBase, wallBase = func() (uint64, time.Time) {
 }()
 
 // serve listens on a loopback port and closes every connection it
-// accepts at once: the server closes first, so TIME_WAIT stays on its side.
+// accepts, at once or after answering an exchange-byte request with as
+// many bytes: the server closes first, so TIME_WAIT stays on its side.
 func serve() (net.Listener, error) {
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
@@ -91,7 +97,17 @@ func serve() (net.Listener, error) {
 			if err != nil {
 				return
 			}
-			c.Close()
+			if exchange == 0 {
+				c.Close()
+				continue
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, exchange)
+				if _, err := io.ReadFull(c, buf); err == nil {
+					c.Write(buf)
+				}
+			}()
 		}
 	}()
 	return ln, nil
@@ -231,7 +247,7 @@ func run(trace bool, rate int, dur time.Duration, workers int, strategy string) 
 // failed); it returns each connection's time from dial to close.
 func connect(addr string, interval time.Duration, end time.Time, conns, failed *atomic.Uint64) []time.Duration {
 	next := time.Now()
-	buf := make([]byte, 1)
+	buf := make([]byte, max(exchange, 1))
 	var lat []time.Duration
 	for time.Now().Before(end) {
 		if interval > 0 {
@@ -246,7 +262,19 @@ func connect(addr string, interval time.Duration, end time.Time, conns, failed *
 			failed.Add(1)
 			continue
 		}
-		io.ReadFull(c, buf) // EOF: the server closed
+		if exchange > 0 {
+			if _, err := c.Write(buf[:exchange]); err != nil {
+				failed.Add(1)
+				c.Close()
+				continue
+			}
+			if _, err := io.ReadFull(c, buf[:exchange]); err != nil {
+				failed.Add(1)
+				c.Close()
+				continue
+			}
+		}
+		io.ReadFull(c, buf[:1]) // EOF: the server closed
 		c.Close()
 		lat = append(lat, time.Since(t0))
 		conns.Add(1)
