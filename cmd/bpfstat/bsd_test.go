@@ -61,6 +61,27 @@ func TestStripStyle(t *testing.T) {
 	}
 }
 
+// TestStyleErrors: a --style that names no dialect is an error (exit 2),
+// not the host's dialect.
+func TestStyleErrors(t *testing.T) {
+	for args, want := range map[string]string{
+		"--style xyz -an": `invalid --style "xyz": want bsd or linux`,
+		"--style=":        `invalid --style "": want bsd or linux`,
+		"-an --style":     "option '--style' requires an argument",
+	} {
+		var out, errb strings.Builder
+		code := runWith(append([]string{"netstat"}, strings.Fields(args)...), &out, &errb)
+		if code != 2 || !strings.Contains(errb.String(), want) || out.Len() != 0 {
+			t.Errorf("%s: exit %d, stderr %q, %d bytes out; want exit 2 and %q", args, code, errb.String(), out.Len(), want)
+		}
+	}
+	for _, s := range []string{"bsd", "linux"} {
+		if got, err := style([]string{"-an", "--style=" + s}); got != s || err != nil {
+			t.Errorf("--style=%s: got %q, %v", s, got, err)
+		}
+	}
+}
+
 // TestBSDStats renders -s (alone or with -p tcp|udp|ip|icmp) from
 // /proc/net/snmp, /proc/net/netstat and /proc/net/tcp{,6} fixtures.
 func TestBSDStats(t *testing.T) {

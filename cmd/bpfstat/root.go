@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -76,10 +77,15 @@ func newRootCmd() *cobra.Command {
 		DisableFlagParsing: true,
 		Args:               cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if style(args) == "bsd" {
+			switch s, err := style(args); {
+			case err != nil:
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", progName, err)
+				return exitError(2)
+			case s == "bsd":
 				return runBSD(cmd, args)
+			default:
+				return runLinux(cmd, args)
 			}
-			return runLinux(cmd, args)
 		},
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
@@ -90,19 +96,26 @@ func newRootCmd() *cobra.Command {
 }
 
 // style picks the output dialect: --style wins, else the host's.
-func style(args []string) string {
+func style(args []string) (string, error) {
 	for i, a := range args {
 		if a == "--" {
 			break
 		}
-		if v, ok := strings.CutPrefix(a, "--style="); ok {
-			return v
+		v, ok := strings.CutPrefix(a, "--style=")
+		if !ok && a == "--style" {
+			if i+1 == len(args) {
+				return "", errors.New("option '--style' requires an argument: bsd or linux")
+			}
+			v, ok = args[i+1], true
 		}
-		if a == "--style" && i+1 < len(args) {
-			return args[i+1]
+		if ok {
+			if v != "bsd" && v != "linux" {
+				return "", fmt.Errorf("invalid --style %q: want bsd or linux", v)
+			}
+			return v, nil
 		}
 	}
-	return defaultStyle
+	return defaultStyle, nil
 }
 
 // progName is argv[0] as glibc's getopt prints it in diagnostics.
