@@ -397,6 +397,27 @@ func (t *Tracer) ReadBatch(ctx context.Context, dst []Event) ([]Event, error) {
 	return dst, nil
 }
 
+// ReadQueued appends the events already queued to dst without waiting
+// (none, if the ring is empty): what a reader that was told to stop
+// still owes its output.
+func (t *Tracer) ReadQueued(dst []Event) ([]Event, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.bpos >= len(t.batch) {
+		if err := t.readErr; err != nil {
+			t.readErr = nil
+			return dst, err
+		}
+		if t.closing.Load() || t.ring == nil {
+			return dst, ErrClosed
+		}
+		t.fill()
+	}
+	dst = append(dst, t.batch[t.bpos:]...)
+	t.bpos = len(t.batch)
+	return dst, nil
+}
+
 // await returns once the batch holds an event not yet returned, or with
 // why there will be none. t.mu is held.
 func (t *Tracer) await(ctx context.Context) error {
@@ -559,15 +580,14 @@ func (t *Tracer) Close() error {
 	return nil
 }
 
-// MonotonicToTime converts an Event's Time (CLOCK_MONOTONIC) to wall-clock
-// time, using the clocks' current offset.
-func MonotonicToTime(ns uint64) time.Time {
+// MonotonicNow is CLOCK_MONOTONIC in ns, the clock of an Event's Time
+// (bpf_ktime_get_ns); 0 if it cannot be read.
+func MonotonicNow() uint64 {
 	var ts unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
-		return time.Time{}
+		return 0
 	}
-	now := time.Now()
-	return now.Add(-time.Duration(ts.Nano() - int64(ns)))
+	return uint64(ts.Nano())
 }
 
 // Probe tries strategy name's TCP state hook alone, detaches it, and

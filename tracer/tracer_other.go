@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"time"
 )
 
 // Tracer is unavailable on this platform.
@@ -21,15 +20,16 @@ func (*Tracer) Read(context.Context) (Event, error) { return Event{}, ErrNotSupp
 func (*Tracer) ReadBatch(_ context.Context, dst []Event) ([]Event, error) {
 	return dst, ErrNotSupported
 }
-func (*Tracer) Close() error       { return nil }
-func (*Tracer) Strategies() []Hook { return nil }
-func (*Tracer) Lost() uint64       { return 0 }
+func (*Tracer) ReadQueued(dst []Event) ([]Event, error) { return dst, ErrNotSupported }
+func (*Tracer) Close() error                            { return nil }
+func (*Tracer) Strategies() []Hook                      { return nil }
+func (*Tracer) Lost() uint64                            { return 0 }
 
 // Counters returns zeros: there is no tracer here.
 func (*Tracer) Counters() Counters { return Counters{} }
 
-// MonotonicToTime is unavailable outside Linux; it returns the zero time.
-func MonotonicToTime(uint64) time.Time { return time.Time{} }
+// MonotonicNow is unavailable outside Linux; it returns 0.
+func MonotonicNow() uint64 { return 0 }
 
 // Probe reports that no strategy works outside Linux.
 func Probe(name string) Hook {

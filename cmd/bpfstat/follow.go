@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -63,27 +65,79 @@ func runFollow(ctx context.Context, stdout, stderr io.Writer, o followOptions) e
 	}
 	defer checkLost()
 
-	p := newFollowPrinter(stdout, o.JSON)
+	// Lines are buffered per batch of events and flushed before the
+	// reader waits for more: a write per batch, not per event.
+	out := bufio.NewWriterSize(stdout, 64<<10)
+	p := newFollowPrinter(out, o.JSON)
 	p.header()
+	var batch []tracer.Event
 	lastCheck := time.Now()
 	for {
-		ev, err := tr.Read(ctx)
+		if err := out.Flush(); err != nil {
+			return fmt.Errorf("--follow: writing: %w", err)
+		}
+		batch, err = tr.ReadBatch(ctx, batch[:0])
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, tracer.ErrClosed) {
-				return nil // SIGINT/SIGTERM: a clean end
+				// SIGINT/SIGTERM: a clean end, once the events that
+				// happened before it are out.
+				return drain(tr, p, out, &o, batch[:0])
 			}
 			return fmt.Errorf("--follow: %w", err)
 		}
-		if o.match(&ev) {
-			if err := p.print(&ev); err != nil {
-				return fmt.Errorf("--follow: writing: %w", err)
-			}
+		if _, err := p.printBatch(batch, &o, math.MaxUint64); err != nil {
+			return fmt.Errorf("--follow: writing: %w", err)
 		}
 		if time.Since(lastCheck) >= lostCheckEvery {
 			checkLost()
 			lastCheck = time.Now()
 		}
 	}
+}
+
+// drain prints the events still queued that happened before now, the
+// moment --follow was told to stop; it stops at the first batch made only
+// of later ones (the stream may go on while it drains).
+func drain(tr *tracer.Tracer, p *followPrinter, out *bufio.Writer, o *followOptions, batch []tracer.Event) error {
+	stop := tracer.MonotonicNow()
+	for {
+		var err error
+		batch, err = tr.ReadQueued(batch[:0])
+		if err != nil || len(batch) == 0 {
+			break
+		}
+		earlier, err := p.printBatch(batch, o, stop)
+		if err != nil {
+			return fmt.Errorf("--follow: writing: %w", err)
+		}
+		if !earlier {
+			break
+		}
+	}
+	if err := out.Flush(); err != nil {
+		return fmt.Errorf("--follow: writing: %w", err)
+	}
+	return nil
+}
+
+// printBatch prints the events of batch that o selects and that happened
+// by until (CLOCK_MONOTONIC ns); it says whether any happened by then.
+func (p *followPrinter) printBatch(batch []tracer.Event, o *followOptions, until uint64) (bool, error) {
+	p.clock()
+	earlier := false
+	for i := range batch {
+		ev := &batch[i]
+		if ev.Time > until {
+			continue
+		}
+		earlier = true
+		if o.match(ev) {
+			if err := p.print(ev); err != nil {
+				return earlier, err
+			}
+		}
+	}
+	return earlier, nil
 }
 
 // match applies netstat's selection flags to one event.
@@ -134,6 +188,17 @@ type followPrinter struct {
 	json bool
 	enc  *json.Encoder
 	buf  []byte
+	// wall and mono are the wall clock and CLOCK_MONOTONIC read together,
+	// once per batch, to put wall-clock times on events (text output).
+	wall time.Time
+	mono uint64
+}
+
+// clock reads the clocks for the next batch's times.
+func (p *followPrinter) clock() {
+	if !p.json {
+		p.mono, p.wall = tracer.MonotonicNow(), time.Now()
+	}
 }
 
 func newFollowPrinter(w io.Writer, asJSON bool) *followPrinter {
@@ -204,7 +269,10 @@ func (p *followPrinter) print(ev *tracer.Event) error {
 		return p.enc.Encode(&j)
 	}
 
-	ts := tracer.MonotonicToTime(ev.Time).Format("15:04:05.000000")
+	if p.mono == 0 {
+		p.clock()
+	}
+	ts := p.wall.Add(-time.Duration(int64(p.mono) - int64(ev.Time))).Format("15:04:05.000000")
 	local, remote := "-", "-"
 	if ev.Local.IsValid() {
 		local, remote = ev.Local.String(), ev.Remote.String()

@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -109,28 +111,7 @@ func TestIntegrationFollow(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb testns.Buffer
-	done := make(chan error, 1)
-	go func() { done <- runFollow(ctx, &out, &errb, followOptions{JSON: true, TCP: true, includeSelf: true}) }()
-	// Attaching takes longer on a busy machine: probe with throwaway
-	// connections until one is reported (bounded), then test.
-	for i := 0; ; i++ {
-		if i == 300 {
-			t.Fatalf("--follow reported no probe connection in 30 s (stderr %q)", errb.String())
-		}
-		pl, err := net.Listen("tcp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		pc, err := net.Dial("tcp4", pl.Addr().String())
-		if err == nil {
-			pc.Close()
-		}
-		pl.Close()
-		time.Sleep(100 * time.Millisecond)
-		if strings.Contains(out.String(), fmt.Sprintf(`"dport":%d`, pl.Addr().(*net.TCPAddr).Port)) {
-			break
-		}
-	}
+	done := startFollow(t, ctx, &out, &out, &errb)
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -163,5 +144,110 @@ func TestIntegrationFollow(t *testing.T) {
 		if !seen[want] {
 			t.Errorf("no %s event for our connection; saw %v", want, seen)
 		}
+	}
+}
+
+// startFollow runs --follow --json -t (this process's events included)
+// writing to w, and returns once a probe connection shows in out (what w
+// writes into): the tracer is attached.
+func startFollow(t *testing.T, ctx context.Context, w io.Writer, out, errb *testns.Buffer) chan error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- runFollow(ctx, w, errb, followOptions{JSON: true, TCP: true, includeSelf: true}) }()
+	// Attaching takes longer on a busy machine: probe with throwaway
+	// connections until one is reported (bounded).
+	for i := 0; ; i++ {
+		if i == 300 {
+			t.Fatalf("--follow reported no probe connection in 30 s (stderr %q)", errb.String())
+		}
+		pl, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pc, err := net.Dial("tcp4", pl.Addr().String())
+		if err == nil {
+			pc.Close()
+		}
+		pl.Close()
+		time.Sleep(100 * time.Millisecond)
+		if strings.Contains(out.String(), fmt.Sprintf(`"dport":%d`, pl.Addr().(*net.TCPAddr).Port)) {
+			return done
+		}
+	}
+}
+
+// gatedWriter writes into buf, blocking while mu is held: a reader that
+// has stopped reading (a full pipe).
+type gatedWriter struct {
+	mu  sync.Mutex
+	buf *testns.Buffer
+}
+
+func (g *gatedWriter) Write(b []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.buf.Write(b)
+}
+
+// TestIntegrationFollowDrain: told to stop while its output is blocked,
+// --follow still writes every event that happened before, then ends.
+func TestIntegrationFollowDrain(t *testing.T) {
+	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
+		t.Skip("--follow loads eBPF programs: needs root on Linux")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb testns.Buffer
+	g := &gatedWriter{buf: &out}
+	done := startFollow(t, ctx, g, &out, &errb)
+
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	g.mu.Lock() // nobody reads
+	const conns = 300
+	for range conns {
+		c, err := net.Dial("tcp4", ln.Addr().String())
+		if err != nil {
+			g.mu.Unlock()
+			t.Fatal(err)
+		}
+		s, err := ln.Accept()
+		if err != nil {
+			g.mu.Unlock()
+			t.Fatal(err)
+		}
+		s.Close()
+		c.Close()
+	}
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	time.Sleep(100 * time.Millisecond)
+	g.mu.Unlock() // reading again
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("runFollow: %v (stderr %q)", err, errb.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("--follow did not end within 30 s of being told to")
+	}
+	closes := 0
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var m struct {
+			Event string `json:"event"`
+			Dport int    `json:"dport"`
+		}
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("bad JSON line %q: %v", line, err)
+		}
+		if m.Event == "close" && m.Dport == port {
+			closes++
+		}
+	}
+	if closes != conns {
+		t.Errorf("%d client closes written, want %d (stderr %q)", closes, conns, errb.String())
 	}
 }

@@ -359,6 +359,9 @@ func runLinux(cmd *cobra.Command, args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal asks for a clean end (--follow writes what it
+	// still holds); a second one kills, as if none were caught.
+	context.AfterFunc(ctx, stop)
 	if l.doFollow {
 		l.follow.TCP, l.follow.UDP, l.follow.Raw = f.TCP && !f.NoProt, f.UDP && !f.NoProt, f.Raw && !f.NoProt
 		l.follow.Unix = f.Unix
