@@ -1116,13 +1116,18 @@ SEC("tracepoint/syscalls/sys_enter_close")
 int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
 {
 	/* inet sockets are reported by sock_release and the state hook; unix
-	 * sockets only here, when the last descriptor goes. */
+	 * sockets only here, when the last descriptor goes. A descriptor
+	 * closed while another holds the socket (a fork's child, a dup) is a
+	 * change of owner the reader may know the heir of. */
 	struct file *f = NULL;
 	long fd = (long)ctx->args[0];
 	struct sock *sk = fd_sock(fd, &f);
-	if (!sk || SK(DIRECT, sk, __sk_common.skc_family) != AF_UNIX || file_refs(f) != 1)
+	if (!sk)
 		return 0;
-	fd_event(fd, sk, EVENT_CLOSE, NULL, NULL);
+	if (file_refs(f) != 1)
+		fd_event(fd, sk, EVENT_DISOWN, NULL, NULL);
+	else if (SK(DIRECT, sk, __sk_common.skc_family) == AF_UNIX)
+		fd_event(fd, sk, EVENT_CLOSE, NULL, NULL);
 	return 0;
 }
 

@@ -21,6 +21,10 @@ enum event_kind {
 	EVENT_EXEC = 8, /* pid exec'd: comm is the new name */
 	EVENT_EXIT = 9, /* pid's thread-group leader exited */
 	EVENT_FORK = 10, /* pid forked a new process: tid is the child's tgid */
+	/* The owner (pid, fd) closed a descriptor of a socket that another
+	 * one still holds: a forked child's (a forking server's parent
+	 * closing its copy), a dup's, a message's in flight. */
+	EVENT_DISOWN = 11,
 };
 
 enum event_flag {

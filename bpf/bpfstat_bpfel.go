@@ -63,6 +63,7 @@ const (
 	BpfstatEventKindEVENT_EXEC    BpfstatEventKind = 8
 	BpfstatEventKindEVENT_EXIT    BpfstatEventKind = 9
 	BpfstatEventKindEVENT_FORK    BpfstatEventKind = 10
+	BpfstatEventKindEVENT_DISOWN  BpfstatEventKind = 11
 )
 
 type BpfstatListenKey struct {

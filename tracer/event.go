@@ -20,13 +20,20 @@ const (
 	KindAccept  Kind = 5 // accept(2)/accept4(2) returned a descriptor
 	KindState   Kind = 6 // a TCP state transition (OldState -> NewState)
 	KindClose   Kind = 7 // the socket is gone: TCP reached CLOSE, or the last descriptor was released
+	// KindDisown: the process From closed its descriptor of a socket that
+	// lives on in a child it forked after it got the socket (a forking
+	// server's parent closing its copy of a connection, a daemon handing
+	// its listener to a worker); that child, in PID, TID, Comm, UID and FD,
+	// owns it from now on. Not a change of the socket itself: for tables
+	// of owners, not event streams.
+	KindDisown Kind = 11
 )
 
-var kindNames = [...]string{"", "socket", "bind", "listen", "connect", "accept", "state", "close"}
+var kindNames = [...]string{"", "socket", "bind", "listen", "connect", "accept", "state", "close", KindDisown: "disown"}
 
 // String returns the kind's lowercase name, as --follow prints it.
 func (k Kind) String() string {
-	if int(k) < len(kindNames) && k != 0 {
+	if int(k) < len(kindNames) && kindNames[k] != "" {
 		return kindNames[k]
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
@@ -80,6 +87,8 @@ type Event struct {
 	Comm string
 	UID  uint32
 	FD   int32
+	// From is, on KindDisown, the process that let the socket go.
+	From int32
 
 	// For TCP KindClose: time since the socket was created (or, for a
 	// passive open, since the SYN arrived) and the bytes acknowledged by the

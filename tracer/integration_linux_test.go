@@ -541,6 +541,20 @@ func checkSide(t *testing.T, role string, evs []Event, pid int, comm string, add
 	}
 }
 
+// dialN makes n client-first connections to srv, one after another.
+func dialN(t *testing.T, srv netip.AddrPort, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		conn, err := net.DialTCP("tcp", nil, net.TCPAddrFromAddrPort(srv))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := exchange(conn, 'c'); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func exchange(c *net.TCPConn, mode byte) error {
 	defer c.Close()
 	buf := make([]byte, payloadOut)
@@ -740,21 +754,11 @@ func TestIntegrationInherit(t *testing.T) {
 		t.Fatalf("parent helper: %v", err)
 	}
 	parent := cmd.Process.Pid
-	var ts unix.Timespec
-	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	exited := uint64(ts.Nano())
+	exited := MonotonicNow()
 
 	const n = 20
 	srv := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
-	for i := 0; i < n; i++ {
-		conn, err := net.DialTCP("tcp", nil, net.TCPAddrFromAddrPort(srv))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := exchange(conn, 'c'); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dialN(t, srv, n)
 	isServerClose := func(e Event) bool { return e.Kind == KindClose && e.Local == srv }
 	c.waitFor(isServerClose, n)
 	evs := c.stop()
@@ -776,5 +780,85 @@ func TestIntegrationInherit(t *testing.T) {
 	}
 	if !t.Failed() {
 		t.Logf("PASS: %d passive opens on a listener inherited from exited %d all owned by child %d", n, parent, child)
+	}
+}
+
+// TestIntegrationHandOff: a process that starts a child with its listener
+// and closes its own copy, staying alive (a supervisor handing the socket
+// to a worker), hands the listener over: passive opens from then on, and
+// the listener itself, are the child's, and a disown says so.
+func TestIntegrationHandOff(t *testing.T) {
+	needRoot(t)
+	names, pinned := strategiesUnderTest()
+	tr := startTracer(t, names[0], pinned, Options{})
+	_, netns := netnsThread(t)
+	c := collect(tr, netns)
+
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := l.Addr().(*net.TCPAddr).AddrPort()
+	f, err := l.(*net.TCPListener).File() // a second descriptor, as the child's fd 3
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdinR, stdinW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("/proc/self/exe")
+	cmd.Env = append(os.Environ(), helperEnv+"=child")
+	cmd.Stdin, cmd.Stderr = stdinR, os.Stderr
+	cmd.ExtraFiles = []*os.File{f}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stdinR.Close()
+	t.Cleanup(func() {
+		stdinW.Close() // the child serves until its stdin closes
+		cmd.Wait()
+	})
+	child := cmd.Process.Pid
+	l.Close()
+	f.Close()
+	handed := MonotonicNow()
+
+	const n = 20
+	dialN(t, srv, n)
+	isServerClose := func(e Event) bool { return e.Kind == KindClose && e.Local == srv && e.OldState != sock.StateListen }
+	c.waitFor(isServerClose, n)
+	stdinW.Close()
+	isListenerClose := func(e Event) bool { return e.Kind == KindClose && e.Local == srv && e.OldState == sock.StateListen }
+	c.waitFor(isListenerClose, 1)
+	evs := c.stop()
+	got, disowns := 0, 0
+	for _, e := range evs {
+		if e.Local != srv {
+			continue
+		}
+		if e.Kind == KindDisown {
+			disowns++
+			if int(e.From) != os.Getpid() || int(e.PID) != child {
+				t.Errorf("disown from %d to %d/%q; want from %d (this test) to the child %d", e.From, e.PID, e.Comm, os.Getpid(), child)
+			}
+			continue
+		}
+		if e.Time < handed || e.Kind != KindState && e.Kind != KindClose && e.Kind != KindAccept {
+			continue // ours while we held it
+		}
+		if isServerClose(e) {
+			got++
+		}
+		if int(e.PID) != child {
+			t.Errorf("%s %s on the handed-over listener owned by %d/%q; want the child %d (this test, %d, closed its copy)",
+				e.Kind, transition{e.OldState, e.NewState}, e.PID, e.Comm, child, os.Getpid())
+		}
+	}
+	if got != n || disowns != 1 {
+		t.Errorf("%d server-side closes and %d disowns, want %d and 1", got, disowns, n)
+	}
+	if !t.Failed() {
+		t.Logf("PASS: %d passive opens and the listener's close owned by child %d after this test closed its copies", n, child)
 	}
 }

@@ -17,6 +17,9 @@ const (
 	kindFork = Kind(bpf.BpfstatEventKindEVENT_FORK) // PID forked process TID
 )
 
+// KindDisown is the kernel's EVENT_DISOWN: an index out of range here if not.
+var _ = [1]struct{}{}[KindDisown-Kind(bpf.BpfstatEventKindEVENT_DISOWN)]
+
 // owners joins owners into the events the kernel sends without one.
 //
 // The kernel reports the calling process on events raised by a system
@@ -43,6 +46,9 @@ type owners struct {
 	addrs     map[uint64]addrPair
 	listeners map[listenKey]listener
 	procs     map[int32]procRec
+	// holds says whether a process holds a socket (by inode), and at
+	// which descriptor (procHolds; tests replace it).
+	holds func(pid, fd int32, inode uint64) (int32, bool)
 	// ignore drops events owned by this process (Options.IgnorePID).
 	ignore int32
 	// dups counts state changes dropped as reported twice: the kernel's
@@ -63,6 +69,12 @@ type ownerRec struct {
 
 type sockRec struct {
 	owner ownerRec
+	// ownedAt is when owner took the socket (an event's Time).
+	ownedAt uint64
+	// from is the last owner that let the socket go to an heir (the
+	// kernel may still report it: strategies without BTF keep owners of
+	// their own).
+	from int32
 	// start is when the socket was created, or a passive open's SYN
 	// arrived; 0 if the tracer was not there to see it.
 	start uint64
@@ -83,12 +95,14 @@ type listenKey struct {
 type listener struct {
 	owner  ownerRec
 	cookie uint64
+	from   int32 // the owner that handed it to owner (disown), if any
 }
 
 type procRec struct {
 	comm   string // set by exec; "" if none seen
 	exited bool
-	heir   int32 // the most recent child process
+	heir   int32  // the most recent child process
+	heirAt uint64 // when it was forked
 }
 
 // Bounds, should closes or exits go missing (lost events): past them a
@@ -105,6 +119,7 @@ func newOwners(ignore int32) *owners {
 		addrs:     make(map[uint64]addrPair),
 		listeners: make(map[listenKey]listener),
 		procs:     make(map[int32]procRec),
+		holds:     procHolds,
 		ignore:    ignore,
 	}
 }
@@ -118,6 +133,8 @@ func (o *owners) join(ev *Event, orphan bool) bool {
 	case kindExec, kindExit, kindFork:
 		o.process(ev)
 		return false
+	case KindDisown:
+		return o.disown(ev)
 	}
 	if ev.Cookie != 0 && !o.socket(ev, orphan) {
 		o.dups.Add(1)
@@ -150,7 +167,7 @@ func (o *owners) process(ev *Event) {
 		o.procs[ev.PID] = p
 	case kindFork:
 		p := o.procs[ev.PID]
-		p.heir = ev.TID
+		p.heir, p.heirAt = ev.TID, ev.Time
 		o.procs[ev.PID] = p
 		delete(o.procs, ev.TID) // a recycled pid starts afresh
 	}
@@ -235,13 +252,28 @@ func (o *owners) socket(ev *Event, orphan bool) bool {
 		switch ev.Kind {
 		case KindSocket, KindBind, KindListen, KindConnect, KindAccept:
 			r.owner = ownerRec{ev.PID, ev.TID, ev.UID, ev.FD, ev.Comm}
+			r.ownedAt = ev.Time
+		default:
+			// The kernel's owner (strategies without BTF, MPTCP) may be
+			// one that has let go since.
+			switch {
+			case ev.PID == r.from && r.owner.pid != 0:
+				o.fill(ev, r.owner, orphan)
+			case ev.MPTCP && (ev.OldState == sock.StateListen || ev.NewState == sock.StateListen):
+				// An MPTCP listener's TCP socket, owned in the kernel
+				// through the MPTCP socket, which is followed here by
+				// the listener entry.
+				if l, ok := o.listeners[listenKey{ev.NetNS, ev.Local.Port()}]; ok && l.from == ev.PID {
+					o.fill(ev, l.owner, orphan)
+				}
+			}
 		}
 	case r.owner.pid != 0:
 		o.fill(ev, r.owner, orphan)
 	case tcp && (ev.NewState == sock.StateSynRecv || ev.OldState == sock.StateSynRecv):
 		// A passive open not yet accepted: its listener's.
 		if l, ok := o.listeners[listenKey{ev.NetNS, ev.Local.Port()}]; ok {
-			r.owner = l.owner
+			r.owner, r.ownedAt = l.owner, ev.Time
 			o.fill(ev, l.owner, orphan)
 		}
 	}
@@ -266,7 +298,17 @@ func (o *owners) socket(ev *Event, orphan bool) bool {
 
 	if tcp && ev.PID != 0 && ev.Kind == KindListen {
 		lo := ownerRec{ev.PID, ev.TID, ev.UID, -1, ev.Comm}
-		o.listeners[listenKey{ev.NetNS, ev.Local.Port()}] = listener{lo, c}
+		o.listeners[listenKey{ev.NetNS, ev.Local.Port()}] = listener{owner: lo, cookie: c}
+	}
+	if tcp && ev.PID != 0 && ev.Kind == KindAccept {
+		// Whoever accepts holds the listener: passive opens not yet
+		// accepted are theirs from now on (a prefork server's workers,
+		// a listener its creator handed on).
+		k := listenKey{ev.NetNS, ev.Local.Port()}
+		if l, ok := o.listeners[k]; ok && l.owner.pid != ev.PID {
+			l.owner = ownerRec{ev.PID, ev.TID, ev.UID, -1, ev.Comm}
+			o.listeners[k] = l
+		}
 	}
 	if tcp && ev.OldState == sock.StateListen && ev.NewState == sock.StateClose {
 		k := listenKey{ev.NetNS, ev.Local.Port()}
@@ -302,6 +344,60 @@ func (o *owners) socket(ev *Event, orphan bool) bool {
 		o.socks[c] = r
 	}
 	return true
+}
+
+// disown handles a process closing its descriptor of a socket another one
+// still holds. If the socket was that process's and it has an heir that
+// holds it too (its most recent child, forked after it got the socket:
+// for sockets not followed here, unix ones, the child's descriptors say),
+// the heir owns it from now on, and ev becomes the KindDisown event that
+// says so. Otherwise nothing is known to have changed: false.
+func (o *owners) disown(ev *Event) bool {
+	p, ok := o.procs[ev.PID]
+	if !ok || p.heir == 0 {
+		return false
+	}
+	if h, ok := o.procs[p.heir]; ok && h.exited {
+		return false
+	}
+	var r *sockRec
+	if ev.Cookie != 0 {
+		r = o.socks[ev.Cookie]
+	}
+	if r != nil && (r.owner.pid != ev.PID || p.heirAt < r.ownedAt) {
+		return false // not the closer's, or the child was forked before it was
+	}
+	fd, held := o.holds(p.heir, ev.FD, ev.Inode)
+	switch {
+	case r != nil:
+		if !held {
+			if h := o.procs[p.heir]; h.comm != "" {
+				// Not (or no longer) among the child's descriptors, and
+				// it ran a new program since the fork, which drops
+				// sockets opened close-on-exec: not known to hold it.
+				return false
+			}
+			fd = ev.FD // gone already, or not to be seen: as forked
+		}
+	case !held:
+		return false // a socket not followed here: only the child's descriptors tell
+	}
+	heir := ownerRec{pid: p.heir, tid: p.heir, uid: ev.UID, fd: fd, comm: ev.Comm}
+	if h, ok := o.procs[p.heir]; ok && h.comm != "" {
+		heir.comm = h.comm
+	}
+	if r != nil {
+		r.owner, r.ownedAt, r.from = heir, ev.Time, ev.PID
+		k := listenKey{ev.NetNS, ev.Local.Port()}
+		if l, ok := o.listeners[k]; ok && l.cookie == ev.Cookie {
+			l.owner, l.from = heir, ev.PID
+			l.owner.fd = -1
+			o.listeners[k] = l
+		}
+	}
+	ev.From = ev.PID
+	ev.PID, ev.TID, ev.UID, ev.FD, ev.Comm = heir.pid, heir.tid, heir.uid, heir.fd, heir.comm
+	return o.ignore == 0 || ev.PID != o.ignore
 }
 
 // newRec returns a zeroed socket record, reusing a freed one if it can:

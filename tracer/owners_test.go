@@ -249,3 +249,112 @@ func TestPassiveEntry(t *testing.T) {
 		t.Error("UDP close: passive entry")
 	}
 }
+
+// TestJoinDisown: a process closing its descriptor of a socket a child it
+// forked still holds hands the socket to that child (a forking server's
+// connections, a listener handed to a worker); nothing else does.
+func TestJoinDisown(t *testing.T) {
+	o := newOwners(0)
+	held := map[int32]bool{} // heirs that (for the test's /proc) hold the socket
+	o.holds = func(pid, fd int32, inode uint64) (int32, bool) {
+		if held[pid] {
+			return fd, true
+		}
+		return -1, false
+	}
+	const l, c, c2, c3 = 40, 41, 42, 43
+	disown := func(cookie uint64, at uint64, local, remote netip.AddrPort) Event {
+		ev := by(tcpEv(KindDisown, at, cookie, local, remote, 0, 0), 100, "srv", 5)
+		ev.Inode = 777
+		return ev
+	}
+	fork := func(at uint64, child int32) Event {
+		ev := procEv(kindFork, 100, child, "")
+		ev.Time = at
+		return ev
+	}
+	held[200] = true
+	out := joinAll(o, []Event{
+		by(tcpEv(KindListen, 10, l, srvAddr, anyAddr, sock.StateClose, sock.StateListen), 100, "srv", 3),
+		by(tcpEv(KindAccept, 20, c, srvAddr, cliAddr, 0, 0), 100, "srv", 5),
+		fork(30, 200),
+		disown(c, 40, srvAddr, cliAddr),
+		tcpEv(KindState, 50, c, srvAddr, cliAddr, sock.StateEstablished, sock.StateCloseWait),
+		tcpEv(KindClose, 60, c, srvAddr, cliAddr, sock.StateLastAck, sock.StateClose),
+	}, nil)
+	d := out[3]
+	if !d.keep || d.ev.Kind != KindDisown || d.ev.From != 100 {
+		t.Fatalf("the forking server's close of its copy: %+v (kept %v), want a disown from 100", d.ev, d.keep)
+	}
+	wantOwner(t, d, 200, "srv", 5) // the child, at the same descriptor
+	wantOwner(t, out[4], 200, "srv", 5)
+	wantOwner(t, out[5], 200, "srv", 5)
+
+	// A child forked before the socket was accepted did not inherit it.
+	out = joinAll(o, []Event{
+		fork(60, 201),
+		by(tcpEv(KindAccept, 70, c2, srvAddr, cliAddr, 0, 0), 100, "srv", 6),
+		disown(c2, 80, srvAddr, cliAddr),
+		tcpEv(KindState, 90, c2, srvAddr, cliAddr, sock.StateEstablished, sock.StateCloseWait),
+	}, nil)
+	if out[2].keep {
+		t.Errorf("disown to a child forked before the accept: %+v", out[2].ev)
+	}
+	wantOwner(t, out[3], 100, "srv", 6)
+
+	// The listener, made before both forks, goes to the latest child
+	// (which holds it), and passive opens not yet accepted with it.
+	held[201] = true
+	out = joinAll(o, []Event{
+		disown(l, 100, srvAddr, anyAddr),
+		tcpEv(KindState, 110, c3, srvAddr, cliAddr, sock.StateListen, sock.StateSynRecv),
+	}, nil)
+	wantOwner(t, out[0], 201, "srv", 5)
+	wantOwner(t, out[1], 201, "srv", -1)
+
+	// Without BTF the kernel reports owners of its own: the one that let
+	// go gives way to its heir.
+	// So does an MPTCP listener's TCP socket (a cookie of its own, owned
+	// in the kernel through the MPTCP socket), by its listener entry.
+	sf := by(tcpEv(KindClose, 115, 99, srvAddr, anyAddr, sock.StateListen, sock.StateClose), 100, "srv", -1)
+	sf.MPTCP = true
+	out = joinAll(o, []Event{sf, by(tcpEv(KindClose, 120, l, srvAddr, anyAddr, sock.StateListen, sock.StateClose), 100, "srv", -1)}, nil)
+	wantOwner(t, out[0], 201, "srv", -1)
+	wantOwner(t, out[1], 201, "srv", 5)
+
+	// A socket not followed here (unix: no cookie) goes only where the
+	// child's descriptors show it; a child that ran a new program and
+	// does not show it has not got it.
+	u := by(Event{Kind: KindDisown, Time: 130, Family: sock.FamilyUnix, Proto: sock.ProtoUnix, Inode: 888}, 100, "srv", 7)
+	out = joinAll(o, []Event{u}, nil)
+	wantOwner(t, out[0], 201, "srv", 7)
+	held[201] = false
+	out = joinAll(o, []Event{u}, nil)
+	if out[0].keep {
+		t.Errorf("unix disown to a child that does not hold it: %+v", out[0].ev)
+	}
+	out = joinAll(o, []Event{
+		by(tcpEv(KindAccept, 140, 44, srvAddr, cliAddr, 0, 0), 100, "srv", 8),
+		fork(150, 202),
+		procEv(kindExec, 202, 0, "helper"),
+		disown(44, 160, srvAddr, cliAddr),
+	}, nil)
+	out = out[3:]
+	if out[0].keep {
+		t.Errorf("disown to an exec'd child that does not hold it: %+v", out[0].ev)
+	}
+}
+
+// TestJoinAcceptorListens: whoever accepts holds the listener; passive
+// opens not yet accepted are the last acceptor's.
+func TestJoinAcceptorListens(t *testing.T) {
+	o := newOwners(0)
+	out := joinAll(o, []Event{
+		by(tcpEv(KindListen, 10, 50, srvAddr, anyAddr, sock.StateClose, sock.StateListen), 9, "master", 3),
+		tcpEv(KindState, 20, 51, srvAddr, cliAddr, sock.StateListen, sock.StateSynRecv),
+		by(tcpEv(KindAccept, 30, 51, srvAddr, cliAddr, 0, 0), 10, "worker", 4),
+		tcpEv(KindState, 40, 52, srvAddr, cliAddr, sock.StateListen, sock.StateSynRecv),
+	}, nil)
+	wantOwner(t, out[1], 9, "master", -1)
+	wantOwner(t, out[3], 10, "worker", -1)
+}

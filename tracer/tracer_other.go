@@ -38,3 +38,6 @@ func Probe(name string) Hook {
 
 // StrategyNames lists the TCP state hook strategies (none here).
 func StrategyNames() []string { return nil }
+
+// procHolds: no /proc to ask here.
+func procHolds(int32, int32, uint64) (int32, bool) { return -1, false }

@@ -142,6 +142,9 @@ func (p *followPrinter) printBatch(batch []tracer.Event, o *followOptions, until
 
 // match applies netstat's selection flags to one event.
 func (o *followOptions) match(ev *tracer.Event) bool {
+	if ev.Kind == tracer.KindDisown {
+		return false // a change of owner for tables; the stream's kinds are the socket's own
+	}
 	anyProto := o.TCP || o.UDP || o.Raw || o.Unix
 	switch ev.Proto {
 	case sock.ProtoTCP:

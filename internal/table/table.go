@@ -302,9 +302,22 @@ func (t *Table) apply(ev *tracer.Event) {
 		return
 	}
 	n.gen++
-	if ev.Kind == tracer.KindClose {
+	switch ev.Kind {
+	case tracer.KindClose:
 		if ok {
 			n.remove(k)
+		}
+		return
+	case tracer.KindDisown:
+		// From closed its descriptor; the child that keeps the socket
+		// owns it. Nothing else about the socket changed.
+		if ok {
+			n.dropOwner(k, &e, ev.From)
+			if ev.PID > 0 {
+				t.rememberProc(ev.PID, ev.Comm, ev.UID)
+				n.addOwner(k, &e, owner{pid: ev.PID, fd: ev.FD})
+			}
+			n.socks[k] = e
 		}
 		return
 	}
@@ -442,6 +455,25 @@ func (n *nsTable) addOwner(k uint64, e *entry, o owner) {
 	more = append(more, o)
 	slices.SortFunc(more, func(a, b owner) int { return int(a.pid) - int(b.pid) })
 	n.more[k] = more
+}
+
+// dropOwner forgets pid as holding the socket.
+func (n *nsTable) dropOwner(k uint64, e *entry, pid int32) {
+	more := n.more[k]
+	if e.owner.pid == pid {
+		if len(more) == 0 {
+			e.owner = owner{fd: -1}
+			return
+		}
+		e.owner, more = more[0], more[1:]
+	} else {
+		more = slices.DeleteFunc(slices.Clone(more), func(o owner) bool { return o.pid == pid })
+	}
+	if len(more) == 0 {
+		delete(n.more, k)
+	} else {
+		n.more[k] = more
+	}
 }
 
 // Seed installs a snapshot of namespace netns taken at monotonic time

@@ -205,6 +205,28 @@ func TestOwnersLowestPIDFirst(t *testing.T) {
 	}
 }
 
+// TestDisown: a disown moves the socket from the process that let go to
+// the child that keeps it; the socket's other owners stay.
+func TestDisown(t *testing.T) {
+	tb := New(nil)
+	tb.Seed(ns1, 1, []sock.Socket{snapSock(1, sock.StateEstablished,
+		sock.Owner{PID: 20, Program: "a", FD: 3}, sock.Owner{PID: 30, Program: "b", FD: 4})})
+	from := func(pid int32) func(*tracer.Event) { return func(e *tracer.Event) { e.From = pid } }
+	tb.Apply(ptr(ev(tracer.KindDisown, 2, 1, withPID(40, 3), from(20))))
+	o := tb.OwnersOf(ns1, 1, 0)
+	if len(o) != 2 || o[0].PID != 30 || o[1].PID != 40 || o[1].FD != 3 {
+		t.Fatalf("after 20 let go to 40: owners = %+v", o)
+	}
+	tb.Apply(ptr(ev(tracer.KindDisown, 3, 1, withPID(50, 4), from(30))))
+	tb.Apply(ptr(ev(tracer.KindDisown, 4, 9, withPID(60, 4), from(30)))) // unknown: no entry made
+	if o := tb.OwnersOf(ns1, 1, 0); len(o) != 2 || o[0].PID != 40 || o[1].PID != 50 {
+		t.Fatalf("after 30 let go to 50: owners = %+v", o)
+	}
+	if got := list(tb); len(got) != 1 || got[0].State != sock.StateEstablished {
+		t.Fatalf("sockets = %+v", got)
+	}
+}
+
 func TestNamespacesAreSeparate(t *testing.T) {
 	tb := New(nil)
 	e := ev(tracer.KindListen, 1, 1, withState(sock.StateClose, sock.StateListen))
