@@ -95,7 +95,8 @@ type listenKey struct {
 type listener struct {
 	owner  ownerRec
 	cookie uint64
-	from   int32 // the owner that handed it to owner (disown), if any
+	from   int32 // the owner it had before an accept or a disown: the kernel's, without BTF
+	handed bool  // the listener itself went to owner (disown), not only its passive opens
 }
 
 type procRec struct {
@@ -139,6 +140,11 @@ func (o *owners) join(ev *Event, orphan bool) bool {
 	if ev.Cookie != 0 && !o.socket(ev, orphan) {
 		o.dups.Add(1)
 		return false
+	}
+	if ev.Cookie == 0 && ev.PID != 0 && ev.Proto == sock.ProtoTCP && (ev.Kind == KindState || ev.Kind == KindClose) && ev.PID == o.listenerFrom(ev) {
+		// A passive open without a cookie (no BTF), owned in the kernel
+		// by a listener's owner that has handed it on.
+		o.fill(ev, o.listeners[listenKey{ev.NetNS, ev.Local.Port()}].owner, orphan)
 	}
 	if ev.PID != 0 {
 		if p, ok := o.procs[ev.PID]; ok && p.comm != "" {
@@ -259,13 +265,12 @@ func (o *owners) socket(ev *Event, orphan bool) bool {
 			switch {
 			case ev.PID == r.from && r.owner.pid != 0:
 				o.fill(ev, r.owner, orphan)
-			case ev.MPTCP && (ev.OldState == sock.StateListen || ev.NewState == sock.StateListen):
-				// An MPTCP listener's TCP socket, owned in the kernel
-				// through the MPTCP socket, which is followed here by
-				// the listener entry.
-				if l, ok := o.listeners[listenKey{ev.NetNS, ev.Local.Port()}]; ok && l.from == ev.PID {
-					o.fill(ev, l.owner, orphan)
-				}
+			case tcp && ev.PID == o.listenerFrom(ev):
+				// A listener's own change, or a passive open's not yet
+				// accepted: the kernel owns them by the listener's port
+				// (or an MPTCP listener's TCP socket through the MPTCP
+				// socket), and its owner handed the listener on.
+				o.fill(ev, o.listeners[listenKey{ev.NetNS, ev.Local.Port()}].owner, orphan)
 			}
 		}
 	case r.owner.pid != 0:
@@ -306,6 +311,9 @@ func (o *owners) socket(ev *Event, orphan bool) bool {
 		// a listener its creator handed on).
 		k := listenKey{ev.NetNS, ev.Local.Port()}
 		if l, ok := o.listeners[k]; ok && l.owner.pid != ev.PID {
+			if l.from == 0 {
+				l.from = l.owner.pid // as the kernel's own owners still have it
+			}
 			l.owner = ownerRec{ev.PID, ev.TID, ev.UID, -1, ev.Comm}
 			o.listeners[k] = l
 		}
@@ -344,6 +352,20 @@ func (o *owners) socket(ev *Event, orphan bool) bool {
 		o.socks[c] = r
 	}
 	return true
+}
+
+// listenerFrom is, for a TCP change of a passive open not yet accepted,
+// or of a listener handed on, the owner the port's listener had before;
+// else 0.
+func (o *owners) listenerFrom(ev *Event) int32 {
+	l := o.listeners[listenKey{ev.NetNS, ev.Local.Port()}]
+	switch {
+	case ev.OldState == sock.StateSynRecv || ev.NewState == sock.StateSynRecv:
+		return l.from
+	case l.handed && (ev.OldState == sock.StateListen || ev.NewState == sock.StateListen):
+		return l.from
+	}
+	return 0
 }
 
 // disown handles a process closing its descriptor of a socket another one
@@ -390,7 +412,7 @@ func (o *owners) disown(ev *Event) bool {
 		r.owner, r.ownedAt, r.from = heir, ev.Time, ev.PID
 		k := listenKey{ev.NetNS, ev.Local.Port()}
 		if l, ok := o.listeners[k]; ok && l.cookie == ev.Cookie {
-			l.owner, l.from = heir, ev.PID
+			l.owner, l.from, l.handed = heir, ev.PID, true
 			l.owner.fd = -1
 			o.listeners[k] = l
 		}

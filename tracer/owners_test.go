@@ -311,6 +311,13 @@ func TestJoinDisown(t *testing.T) {
 	}, nil)
 	wantOwner(t, out[0], 201, "srv", 5)
 	wantOwner(t, out[1], 201, "srv", -1)
+	// Without BTF the kernel names the listener's old owner on them.
+	out = joinAll(o, []Event{
+		by(tcpEv(KindState, 112, 45, srvAddr, cliAddr, sock.StateListen, sock.StateSynRecv), 100, "srv", -1),
+		by(tcpEv(KindState, 113, 0, srvAddr, cliAddr, sock.StateSynRecv, sock.StateEstablished), 100, "srv", -1), // nor a cookie
+	}, nil)
+	wantOwner(t, out[0], 201, "srv", -1)
+	wantOwner(t, out[1], 201, "srv", -1)
 
 	// Without BTF the kernel reports owners of its own: the one that let
 	// go gives way to its heir.
@@ -357,4 +364,12 @@ func TestJoinAcceptorListens(t *testing.T) {
 	}, nil)
 	wantOwner(t, out[1], 9, "master", -1)
 	wantOwner(t, out[3], 10, "worker", -1)
+	// Without BTF the kernel names the listener's creator on them; the
+	// listener's own changes stay its creator's.
+	out = joinAll(o, []Event{
+		by(tcpEv(KindState, 50, 53, srvAddr, cliAddr, sock.StateListen, sock.StateSynRecv), 9, "master", -1),
+		by(tcpEv(KindClose, 60, 50, srvAddr, anyAddr, sock.StateListen, sock.StateClose), 9, "master", -1),
+	}, nil)
+	wantOwner(t, out[0], 10, "worker", -1)
+	wantOwner(t, out[1], 9, "master", -1)
 }
