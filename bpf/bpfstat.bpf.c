@@ -8,10 +8,10 @@
  *                 (tp_btf, fentry, raw_tp, tracepoint, kprobe) chosen by
  *                 package tracer; all share handle_state().
  *   inet sockets  cgroup sock_create/sock_release/post_bind4/6/connect4/6:
- *                 cookies, binds, connects, releases.
- *   syscalls      socket/socketpair/listen/accept/accept4, unix bind and
- *                 connect, and close: descriptors, unix sockets, accept
- *                 owners.
+ *                 cookies, binds, MPTCP connects, releases.
+ *   syscalls      socket/socketpair/listen/accept/accept4, unix bind,
+ *                 unix, UDP and RAW connect, and close: descriptors, unix
+ *                 sockets, accept owners, sockets handed on.
  *   processes     sched_process_exec/exit/fork: comm after exec, and the
  *                 child that inherits an exited owner's sockets.
  *
@@ -738,19 +738,21 @@ int cg_post_bind6(struct bpf_sock *sk)
 
 /* A plain TCP connect(2) needs no record of its own: the reader makes its
  * connect event from the CLOSE->SYN_SENT transition the same call makes
- * (with the local address already chosen). */
-static __always_inline bool tcp_connect(struct bpf_sock *sk)
+ * (with the local address already chosen). An MPTCP one does. */
+static __always_inline bool mptcp_connect(struct bpf_sock *sk)
 {
-	return sk->type == SOCK_STREAM && sk->protocol == IPPROTO_TCP;
+	return sk->type == SOCK_STREAM && sk->protocol == IPPROTO_MPTCP;
 }
 
-/* cgroup hook: UDP connect changes no TCP state, and MPTCP's transitions
- * are its subflows'. The local address is the bound one, if any. */
+/* cgroup hook: an MPTCP connect, whose transitions are its subflows'
+ * (a UDP or RAW one is reported by sys_exit_connect, with the local address
+ * the kernel picks after this hook). The local address is the bound one,
+ * if any. */
 SEC("cgroup/connect4")
 int cg_connect4(struct bpf_sock_addr *ctx)
 {
 	struct bpf_sock *sk = ctx->sk;
-	if (!sk || tcp_connect(sk))
+	if (!sk || !mptcp_connect(sk))
 		return 1;
 	struct event *e = cg_event(sk, bpf_get_socket_cookie(ctx), EVENT_CONNECT);
 	if (!e)
@@ -770,7 +772,7 @@ SEC("cgroup/connect6")
 int cg_connect6(struct bpf_sock_addr *ctx)
 {
 	struct bpf_sock *sk = ctx->sk;
-	if (!sk || tcp_connect(sk))
+	if (!sk || !mptcp_connect(sk))
 		return 1;
 	struct event *e = cg_event(sk, bpf_get_socket_cookie(ctx), EVENT_CONNECT);
 	if (!e)
@@ -1043,12 +1045,15 @@ int sys_exit_listen(struct trace_event_raw_sys_exit *ctx)
 }
 
 /*
- * bind(2) and connect(2) of unix sockets; inet ones go through the cgroup
- * hooks. Only the exit is hooked: every connect(2) on the host passes
- * here, most fail (EINPROGRESS) and stop at the return value, and the
- * descriptor of the rest is still in the task's saved registers.
+ * bind(2) and connect(2) of unix sockets, and connect(2) of UDP and RAW
+ * ones, once the kernel has picked the local address (a TCP connect is
+ * its CLOSE->SYN_SENT, an inet bind post_bind's). Only the exit is hooked:
+ * every connect(2) on the host passes here, most fail (EINPROGRESS) and
+ * stop at the return value, and the descriptor of the rest is still in
+ * the task's saved registers. (A connect made through io_uring makes no
+ * system call: unseen, as with unix sockets.)
  */
-static __always_inline void unix_call_done(long ret, __u8 kind)
+static __always_inline void call_done(long ret, __u8 kind)
 {
 	if (ret != 0)
 		return;
@@ -1059,7 +1064,10 @@ static __always_inline void unix_call_done(long ret, __u8 kind)
 	else
 		fd = (int)BPF_CORE_READ((struct pt_regs___arm64 *)regs, orig_x0);
 	struct sock *sk = fd_sock(fd, NULL);
-	if (!sk || SK(DIRECT, sk, __sk_common.skc_family) != AF_UNIX)
+	if (!sk)
+		return;
+	if (SK(DIRECT, sk, __sk_common.skc_family) != AF_UNIX &&
+	    (kind != EVENT_CONNECT || SK(DIRECT, sk, sk_type) == SOCK_STREAM))
 		return;
 	fd_event(fd, sk, kind, NULL, NULL);
 }
@@ -1067,14 +1075,14 @@ static __always_inline void unix_call_done(long ret, __u8 kind)
 SEC("tracepoint/syscalls/sys_exit_bind")
 int sys_exit_bind(struct trace_event_raw_sys_exit *ctx)
 {
-	unix_call_done(ctx->ret, EVENT_BIND);
+	call_done(ctx->ret, EVENT_BIND);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_connect")
 int sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 {
-	unix_call_done(ctx->ret, EVENT_CONNECT);
+	call_done(ctx->ret, EVENT_CONNECT);
 	return 0;
 }
 

@@ -584,11 +584,18 @@ func TestIntegrationUDPUnix(t *testing.T) {
 			me, comm := os.Getpid(), selfComm(t)
 
 			const n = 50
+			dialed := map[[2]netip.AddrPort]bool{} // connected UDP sockets' local and peer addresses (a local port may come again)
 			for i := 0; i < n; i++ {
 				u, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 				if err != nil {
 					t.Fatal(err)
 				}
+				d, err := net.DialUDP("udp4", nil, u.LocalAddr().(*net.UDPAddr))
+				if err != nil {
+					t.Fatal(err)
+				}
+				dialed[[2]netip.AddrPort{d.LocalAddr().(*net.UDPAddr).AddrPort(), u.LocalAddr().(*net.UDPAddr).AddrPort()}] = true
+				d.Close()
 				u.Close()
 				fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 				if err != nil {
@@ -606,9 +613,9 @@ func TestIntegrationUDPUnix(t *testing.T) {
 				unix.Close(fd)
 			}
 			isClose := func(e Event) bool { return e.Kind == KindClose }
-			// Every close: n+1 UDP (loopbackUp's too) and 3n unix. The
+			// Every close: 2n+1 UDP (loopbackUp's too) and 3n unix. The
 			// last one comes after everything counted below.
-			c.waitFor(isClose, 4*n+1)
+			c.waitFor(isClose, 5*n+1)
 			evs := c.stop()
 			got := map[string]int{}
 			for _, e := range evs {
@@ -623,10 +630,22 @@ func TestIntegrationUDPUnix(t *testing.T) {
 				if e.Proto == sock.ProtoUnix && e.Kind == KindBind && !strings.HasPrefix(e.Path, fmt.Sprintf("@bpfstat-test-%d-", os.Getpid())) {
 					t.Errorf("unix bind event with path %q", e.Path)
 				}
+				if e.Proto == sock.ProtoUDP && (e.Kind == KindConnect || e.Kind == KindClose && e.Remote.Port() != 0) {
+					// With the local address the kernel picked on connect
+					// (and so on the close).
+					if !dialed[[2]netip.AddrPort{e.Local, e.Remote}] {
+						t.Errorf("udp %s %v -> %v: not a connected socket's addresses", e.Kind, e.Local, e.Remote)
+					} else if e.Kind == KindConnect {
+						got["udp connect matched"]++
+					} else {
+						got["udp close matched"]++
+					}
+				}
 			}
 			for k, want := range map[string]int{
 				// +1: loopbackUp's socket
-				"udp socket": n + 1, "udp bind": n, "udp close": n + 1,
+				"udp socket": 2*n + 1, "udp bind": n, "udp close": 2*n + 1, "udp connect": n,
+				"udp connect matched": n, "udp close matched": n,
 				"unix socket": 3 * n, "unix bind": n, "unix close": 3 * n,
 			} {
 				if got[k] != want {

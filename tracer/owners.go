@@ -286,14 +286,18 @@ func (o *owners) socket(ev *Event, orphan bool) bool {
 	switch {
 	case !tcp || ev.Kind == KindBind:
 		// Remembered for a close from the release hook, which cannot
-		// read addresses: UDP and RAW sockets, TCP ones never connected.
-		if ev.Kind == KindBind || ev.Kind == KindConnect {
+		// read addresses: UDP and RAW sockets (a RAW one's protocol is its
+		// port from the start), TCP ones never connected.
+		if ev.Kind == KindBind || ev.Kind == KindConnect || ev.Kind == KindSocket && !unset(ev.Local) {
 			a := o.addrs[c]
 			if !unset(ev.Local) {
 				a.local = ev.Local
 			}
-			if !unset(ev.Remote) {
+			switch {
+			case !unset(ev.Remote):
 				a.remote = ev.Remote
+			case ev.Kind == KindConnect && !tcp:
+				a.remote = netip.AddrPort{} // connect(AF_UNSPEC): no peer any more
 			}
 			o.addrs[c] = a
 		}

@@ -160,6 +160,25 @@ func TestJoinRelease(t *testing.T) {
 	if len(o.socks) != 0 || len(o.addrs) != 0 {
 		t.Errorf("after close: %d sockets, %d addresses remembered; want none", len(o.socks), len(o.addrs))
 	}
+
+	// connect(AF_UNSPEC) leaves no peer; a RAW socket's protocol is its
+	// port from the start.
+	out = joinAll(o, []Event{
+		by(udp(KindConnect, 50, local, remote), 5, "dig", -1),
+		by(udp(KindConnect, 60, local, anyAddr), 5, "dig", -1),
+		udp(KindClose, 70, anyAddr, anyAddr),
+	}, nil)
+	if e := out[2].ev; e.Local != local || !unset(e.Remote) {
+		t.Errorf("close after a disconnect %v -> %v, want %v -> none", e.Local, e.Remote, local)
+	}
+	rawLocal := netip.MustParseAddrPort("0.0.0.0:1")
+	raw := func(kind Kind, t uint64, l netip.AddrPort) Event {
+		return Event{Kind: kind, Time: t, Cookie: c + 1, Family: sock.FamilyInet, Proto: sock.ProtoRaw, NetNS: ns, Local: l, Remote: anyAddr, FD: -1}
+	}
+	out = joinAll(o, []Event{by(raw(KindSocket, 80, rawLocal), 5, "ping", 3), raw(KindClose, 90, anyAddr)}, nil)
+	if e := out[1].ev; e.Local != rawLocal {
+		t.Errorf("RAW close from %v, want %v", e.Local, rawLocal)
+	}
 }
 
 func TestJoinIgnore(t *testing.T) {

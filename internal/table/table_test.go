@@ -111,6 +111,14 @@ func TestUDPAndUnixVisibility(t *testing.T) {
 	if got[0].Owners[0].Program != "comm" {
 		t.Fatalf("without ProcInfo the program is the comm: %+v", got[0].Owners)
 	}
+	tb.Apply(ptr(ev(tracer.KindConnect, 2, 20, udp, withAddr(netip.MustParseAddrPort("127.0.0.1:53"), peer4))))
+	if got = list(tb); got[0].State != sock.StateEstablished || got[0].Remote != peer4 {
+		t.Fatalf("connected UDP: %+v", got)
+	}
+	tb.Apply(ptr(ev(tracer.KindConnect, 2, 20, udp, withAddr(netip.MustParseAddrPort("127.0.0.1:53"), any4))))
+	if got = list(tb); got[0].State != sock.StateClose || got[0].Remote != any4 {
+		t.Fatalf("UDP after connect(AF_UNSPEC): %+v", got)
+	}
 	tb.Apply(ptr(ev(tracer.KindSocket, 3, 30, unixSock, withPID(7, 6))))
 	tb.Apply(ptr(ev(tracer.KindListen, 4, 30, unixSock)))
 	got = list(tb)
