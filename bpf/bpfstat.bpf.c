@@ -16,7 +16,9 @@
  *                 child that inherits an exited owner's sockets.
  *
  * Owners: events raised by a system call (socket, bind, listen, connect,
- * accept, unix close) carry the calling process. Softirq-driven transitions
+ * accept, unix close) carry the calling process; a close(2) that leaves
+ * the socket held elsewhere says so (EVENT_DISOWN), for the reader to hand
+ * it to the child that keeps it. Softirq-driven transitions
  * (SYN_RECV->ESTABLISHED, FIN from the peer, TIME_WAIT) run in whatever
  * task the CPU was in, so they are never attributed to the current task:
  * where the state hook has BTF (and so a cookie on every socket), its
@@ -843,6 +845,13 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
  * the BTF task pointer; the slot takes a probe read. sys_enter_close runs
  * this for every close(2) on the host.
  */
+/* The families bpfstat reports: netlink, packet, vsock and the rest are
+ * not netstat's (AF_PACKET's raw sockets included). */
+static __always_inline bool traced_family(__u16 family)
+{
+	return family == AF_UNIX || family == AF_INET || family == AF_INET6;
+}
+
 static __always_inline struct sock *fd_sock(long fd, struct file **fp)
 {
 	if (fd < 0)
@@ -866,9 +875,12 @@ static __always_inline struct sock *fd_sock(long fd, struct file **fp)
 		struct socket *uso = bpf_rdonly_cast(uf->private_data, bpf_core_type_id_kernel(struct socket));
 		if (!uso)
 			return NULL;
+		struct sock *usk = uso->sk;
+		if (!usk || !traced_family(usk->__sk_common.skc_family))
+			return NULL;
 		if (fp)
 			*fp = f;
-		return uso->sk;
+		return usk;
 	}
 	umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
 	if ((mode & S_IFMT) != S_IFSOCK)
@@ -876,9 +888,12 @@ static __always_inline struct sock *fd_sock(long fd, struct file **fp)
 	struct socket *so = BPF_CORE_READ(f, private_data);
 	if (!so)
 		return NULL;
+	struct sock *sk = BPF_CORE_READ(so, sk);
+	if (!sk || !traced_family(BPF_CORE_READ(sk, __sk_common.skc_family)))
+		return NULL;
 	if (fp)
 		*fp = f;
-	return BPF_CORE_READ(so, sk);
+	return sk;
 }
 
 /* What the syscall hooks need to know about a socket after its event. */
@@ -937,6 +952,11 @@ static __always_inline void fd_event(long fd, struct sock *sk, __u8 kind, struct
 		/* TCP numbering; unix sockets use SS_* states, left unset */
 		e->oldstate = TCP_CLOSE;
 		e->newstate = TCP_LISTEN;
+	}
+	if (kind == EVENT_CONNECT && e->family != AF_UNIX) {
+		/* UDP/RAW: ESTABLISHED, or CLOSE after connect(AF_UNSPEC),
+		 * which leaves an IPv6 socket's peer address in place */
+		e->newstate = SK(DIRECT, sk, __sk_common.skc_state);
 	}
 	if (id) {
 		id->cookie = e->cookie;
@@ -1132,10 +1152,13 @@ int sys_enter_close(struct trace_event_raw_sys_enter *ctx)
 	struct sock *sk = fd_sock(fd, &f);
 	if (!sk)
 		return 0;
-	if (file_refs(f) != 1)
-		fd_event(fd, sk, EVENT_DISOWN, NULL, NULL);
-	else if (SK(DIRECT, sk, __sk_common.skc_family) == AF_UNIX)
-		fd_event(fd, sk, EVENT_CLOSE, NULL, NULL);
+	__u8 kind = EVENT_DISOWN;
+	if (file_refs(f) == 1) {
+		if (SK(DIRECT, sk, __sk_common.skc_family) != AF_UNIX)
+			return 0;
+		kind = EVENT_CLOSE;
+	}
+	fd_event(fd, sk, kind, NULL, NULL);
 	return 0;
 }
 

@@ -21,9 +21,10 @@ enum event_kind {
 	EVENT_EXEC = 8, /* pid exec'd: comm is the new name */
 	EVENT_EXIT = 9, /* pid's thread-group leader exited */
 	EVENT_FORK = 10, /* pid forked a new process: tid is the child's tgid */
-	/* The owner (pid, fd) closed a descriptor of a socket that another
-	 * one still holds: a forked child's (a forking server's parent
-	 * closing its copy), a dup's, a message's in flight. */
+	/* pid closed its descriptor fd of a socket something else still
+	 * holds: most often a child it forked (a forking server's parent
+	 * closing its copy), else a dup, an fd in flight in a message, or a
+	 * passing reference; the reader decides which. */
 	EVENT_DISOWN = 11,
 };
 

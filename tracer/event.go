@@ -21,11 +21,14 @@ const (
 	KindState   Kind = 6 // a TCP state transition (OldState -> NewState)
 	KindClose   Kind = 7 // the socket is gone: TCP reached CLOSE, or the last descriptor was released
 	// KindDisown: the process From closed its descriptor of a socket that
-	// lives on in a child it forked after it got the socket (a forking
-	// server's parent closing its copy of a connection, a daemon handing
-	// its listener to a worker); that child, in PID, TID, Comm, UID and FD,
-	// owns it from now on. Not a change of the socket itself: for tables
-	// of owners, not event streams.
+	// something else still holds, and the holder is taken to be the child
+	// From forked last, after it got the socket (a forking server's parent
+	// closing its copy of a connection, a daemon handing its listener to
+	// a worker): the child has it in /proc/PID/fd, or has run no other
+	// program since the fork and may have closed it since. That child, in
+	// PID, TID, Comm, UID (From's) and FD, owns it from now on. Not a
+	// change of the socket itself: for tables of owners, not event
+	// streams.
 	KindDisown Kind = 11
 )
 

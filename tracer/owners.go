@@ -134,8 +134,19 @@ func (o *owners) join(ev *Event, orphan bool) bool {
 	case kindExec, kindExit, kindFork:
 		o.process(ev)
 		return false
-	case KindDisown:
+	}
+	switch ev.Family {
+	case sock.FamilyUnix, sock.FamilyInet, sock.FamilyInet6:
+	default:
+		return false // not netstat's (netlink, packet, ...)
+	}
+	if ev.Kind == KindDisown {
 		return o.disown(ev)
+	}
+	if ev.Kind == KindConnect && ev.Proto != sock.ProtoTCP && ev.Proto != sock.ProtoUnix && ev.NewState == sock.StateClose {
+		// connect(AF_UNSPEC): no peer any more (an IPv6 socket keeps
+		// its old peer address in the kernel)
+		ev.Remote = netip.AddrPortFrom(unspecified(ev.Family), 0)
 	}
 	if ev.Cookie != 0 && !o.socket(ev, orphan) {
 		o.dups.Add(1)
@@ -257,13 +268,15 @@ func (o *owners) socket(ev *Event, orphan bool) bool {
 		// in the kernel: a system call's caller owns the socket from now.
 		switch ev.Kind {
 		case KindSocket, KindBind, KindListen, KindConnect, KindAccept:
+			if r.owner.pid != ev.PID {
+				r.ownedAt = ev.Time // since when its children inherit it
+			}
 			r.owner = ownerRec{ev.PID, ev.TID, ev.UID, ev.FD, ev.Comm}
-			r.ownedAt = ev.Time
 		default:
 			// The kernel's owner (strategies without BTF, MPTCP) may be
 			// one that has let go since.
 			switch {
-			case ev.PID == r.from && r.owner.pid != 0:
+			case r.from != 0 && r.owner.pid != 0 && (ev.PID == r.from || ev.PID == o.heir(r.from)):
 				o.fill(ev, r.owner, orphan)
 			case tcp && ev.PID == o.listenerFrom(ev):
 				// A listener's own change, or a passive open's not yet
@@ -390,12 +403,18 @@ func (o *owners) disown(ev *Event) bool {
 	if ev.Cookie != 0 {
 		r = o.socks[ev.Cookie]
 	}
-	if r != nil && (r.owner.pid != ev.PID || p.heirAt < r.ownedAt) {
+	known := r != nil && r.owner.pid != 0 // whose it is, and since when
+	switch {
+	case known && (r.owner.pid != ev.PID || p.heirAt < r.ownedAt):
 		return false // not the closer's, or the child was forked before it was
+	case ev.Cookie == 0 && ev.Proto == sock.ProtoTCP:
+		// A passive open without BTF: the kernel keeps naming its old
+		// owner on its changes, which the reader cannot tell apart.
+		return false
 	}
 	fd, held := o.holds(p.heir, ev.FD, ev.Inode)
 	switch {
-	case r != nil:
+	case known:
 		if !held {
 			if h := o.procs[p.heir]; h.comm != "" {
 				// Not (or no longer) among the child's descriptors, and
@@ -413,10 +432,16 @@ func (o *owners) disown(ev *Event) bool {
 		heir.comm = h.comm
 	}
 	if r != nil {
-		r.owner, r.ownedAt, r.from = heir, ev.Time, ev.PID
+		r.owner, r.ownedAt = heir, ev.Time
+		if r.from == 0 {
+			r.from = ev.PID // the kernel's owner, without BTF, from now on
+		}
 		k := listenKey{ev.NetNS, ev.Local.Port()}
 		if l, ok := o.listeners[k]; ok && l.cookie == ev.Cookie {
-			l.owner, l.from, l.handed = heir, ev.PID, true
+			if l.from == 0 {
+				l.from = ev.PID
+			}
+			l.owner, l.handed = heir, true
 			l.owner.fd = -1
 			o.listeners[k] = l
 		}
@@ -459,4 +484,12 @@ func (o *owners) fill(ev *Event, ow ownerRec, orphan bool) {
 	if h := o.heir(ow.pid); h != ow.pid {
 		ev.PID, ev.TID = h, h
 	}
+}
+
+// unspecified is the family's any-address (0.0.0.0 or ::).
+func unspecified(f sock.Family) netip.Addr {
+	if f == sock.FamilyInet6 {
+		return netip.IPv6Unspecified()
+	}
+	return netip.IPv4Unspecified()
 }

@@ -392,3 +392,85 @@ func TestJoinAcceptorListens(t *testing.T) {
 	wantOwner(t, out[0], 10, "worker", -1)
 	wantOwner(t, out[1], 9, "master", -1)
 }
+
+// TestJoinDisownReview: cases a review found: a second hand-off and an
+// exit without BTF (the kernel keeps naming the first owner, or its
+// heir), a fork between socket(2) and connect(2), a socket whose owner
+// was never seen, other families, and an IPv6 disconnect.
+func TestJoinDisownReview(t *testing.T) {
+	o := newOwners(0)
+	held := map[int32]bool{}
+	o.holds = func(pid, fd int32, inode uint64) (int32, bool) { return fd, held[pid] }
+	proc := func(kind Kind, at uint64, pid, child int32) Event {
+		ev := procEv(kind, pid, child, "")
+		ev.Time = at
+		return ev
+	}
+	disown := func(cookie, at uint64, pid int32) Event {
+		ev := by(tcpEv(KindDisown, at, cookie, srvAddr, cliAddr, 0, 0), pid, "srv", 5)
+		ev.Inode = 777
+		return ev
+	}
+	const c = 60
+	out := joinAll(o, []Event{
+		by(tcpEv(KindAccept, 10, c, srvAddr, cliAddr, 0, 0), 100, "srv", 5),
+		proc(kindFork, 20, 100, 200),
+		disown(c, 30, 100),
+		proc(kindFork, 40, 200, 300),
+		disown(c, 50, 200),
+		by(tcpEv(KindState, 60, c, srvAddr, cliAddr, sock.StateEstablished, sock.StateCloseWait), 100, "srv", -1),
+		proc(kindFork, 70, 100, 201), // the first owner forks again, then exits:
+		proc(kindExit, 80, 100, 0),   // the kernel names its heir, 201
+		by(tcpEv(KindClose, 90, c, srvAddr, cliAddr, sock.StateLastAck, sock.StateClose), 201, "srv", -1),
+	}, nil)
+	wantOwner(t, out[4], 300, "srv", 5)
+	wantOwner(t, out[5], 300, "srv", 5)
+	wantOwner(t, out[8], 300, "srv", 5)
+
+	// Forked between socket(2) and connect(2): the child has it.
+	const d = 61
+	out = joinAll(o, []Event{
+		by(tcpEv(KindSocket, 100, d, anyAddr, anyAddr, 0, 0), 400, "cli", 5),
+		proc(kindFork, 110, 400, 401),
+		by(tcpEv(KindConnect, 120, d, cliAddr, srvAddr, 0, 0), 400, "cli", 5),
+		disown(d, 130, 400),
+	}, nil)
+	wantOwner(t, out[3], 401, "srv", 5)
+
+	// Whose it was is unknown: only the child's descriptors tell.
+	const e = 62
+	joinAll(o, []Event{tcpEv(KindState, 140, e, srvAddr, cliAddr, sock.StateEstablished, sock.StateCloseWait)}, nil)
+	out = joinAll(o, []Event{proc(kindFork, 150, 500, 501), disown(e, 160, 500)}, nil)
+	if out[1].keep {
+		t.Errorf("handed to a child not shown to hold it: %+v", out[1].ev)
+	}
+	held[501] = true
+	out = joinAll(o, []Event{disown(e, 170, 500)}, nil)
+	wantOwner(t, out[0], 501, "srv", 5)
+
+	// Netlink and the like are not netstat's.
+	nl := by(Event{Kind: KindSocket, Time: 180, Family: 16, Proto: sock.ProtoRaw, Inode: 9}, 7, "ip", 3)
+	if out = joinAll(o, []Event{nl}, nil); out[0].keep {
+		t.Errorf("netlink socket event returned: %+v", out[0].ev)
+	}
+
+	// An IPv6 UDP connect(AF_UNSPEC) leaves the old peer address in the
+	// kernel; the event (state CLOSE) says there is none.
+	peer6 := netip.MustParseAddrPort("[::1]:53")
+	local6 := netip.MustParseAddrPort("[::1]:5353")
+	u6 := func(at uint64, remote netip.AddrPort, st sock.State) Event {
+		return by(Event{Kind: KindConnect, Time: at, Cookie: 63, Family: sock.FamilyInet6, Proto: sock.ProtoUDP,
+			NetNS: ns, Local: local6, Remote: remote, NewState: st, FD: -1}, 8, "dig", 4)
+	}
+	out = joinAll(o, []Event{
+		u6(190, peer6, sock.StateEstablished),
+		u6(200, netip.AddrPortFrom(peer6.Addr(), 0), sock.StateClose),
+		{Kind: KindClose, Time: 210, Cookie: 63, Family: sock.FamilyInet6, Proto: sock.ProtoUDP, NetNS: ns, FD: -1},
+	}, nil)
+	if r := out[1].ev.Remote; r != netip.AddrPortFrom(netip.IPv6Unspecified(), 0) {
+		t.Errorf("disconnect's peer %v, want [::]:0", r)
+	}
+	if e := out[2].ev; e.Local != local6 || !unset(e.Remote) {
+		t.Errorf("close after an IPv6 disconnect %v -> %v, want %v -> none", e.Local, e.Remote, local6)
+	}
+}

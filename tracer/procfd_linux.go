@@ -37,4 +37,4 @@ func procHolds(pid, fd int32, inode uint64) (int32, bool) {
 }
 
 // maxHeirFDs bounds the descriptors procHolds looks through.
-const maxHeirFDs = 4096
+const maxHeirFDs = 1024

@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/bpfstat/bpfstat/internal/sock"
@@ -65,6 +66,10 @@ func runFollow(ctx context.Context, stdout, stderr io.Writer, o followOptions) e
 	}
 	defer checkLost()
 
+	// The moment the stream is told to stop (SIGINT/SIGTERM): events up
+	// to then are still written, even if the output was blocked then.
+	var stopAt atomic.Uint64
+	context.AfterFunc(ctx, func() { stopAt.Store(tracer.MonotonicNow()) })
 	// Lines are buffered per batch of events and flushed before the
 	// reader waits for more: a write per batch, not per event.
 	out := bufio.NewWriterSize(stdout, 64<<10)
@@ -81,7 +86,7 @@ func runFollow(ctx context.Context, stdout, stderr io.Writer, o followOptions) e
 			if ctx.Err() != nil || errors.Is(err, tracer.ErrClosed) {
 				// SIGINT/SIGTERM: a clean end, once the events that
 				// happened before it are out.
-				return drain(tr, p, out, &o, batch[:0])
+				return drain(tr, p, out, &o, batch[:0], stopAt.Load())
 			}
 			return fmt.Errorf("--follow: %w", err)
 		}
@@ -95,11 +100,13 @@ func runFollow(ctx context.Context, stdout, stderr io.Writer, o followOptions) e
 	}
 }
 
-// drain prints the events still queued that happened before now, the
-// moment --follow was told to stop; it stops at the first batch made only
-// of later ones (the stream may go on while it drains).
-func drain(tr *tracer.Tracer, p *followPrinter, out *bufio.Writer, o *followOptions, batch []tracer.Event) error {
-	stop := tracer.MonotonicNow()
+// drain prints the events still queued that happened by stop, the moment
+// --follow was told to stop (CLOCK_MONOTONIC ns); it ends at the first
+// batch made only of later ones (the stream may go on while it drains).
+func drain(tr *tracer.Tracer, p *followPrinter, out *bufio.Writer, o *followOptions, batch []tracer.Event, stop uint64) error {
+	if stop == 0 {
+		stop = tracer.MonotonicNow()
+	}
 	for {
 		var err error
 		batch, err = tr.ReadQueued(batch[:0])

@@ -366,7 +366,7 @@ func (t *Table) apply(ev *tracer.Event) {
 	case tracer.KindConnect:
 		if e.proto == sock.ProtoUDP || e.proto == sock.ProtoUDPLite || e.proto == sock.ProtoRaw {
 			e.state = sock.StateEstablished
-			if ev.Remote.IsValid() && ev.Remote.Port() == 0 && ev.Remote.Addr().IsUnspecified() {
+			if ev.NewState == sock.StateClose || ev.Remote.IsValid() && ev.Remote.Port() == 0 && ev.Remote.Addr().IsUnspecified() {
 				e.state = sock.StateClose // connect(AF_UNSPEC): disconnected
 			}
 		} else if e.proto == sock.ProtoUnix {
