@@ -71,9 +71,9 @@ type sockRec struct {
 	owner ownerRec
 	// ownedAt is when owner took the socket (an event's Time).
 	ownedAt uint64
-	// from is the last owner that let the socket go to an heir (the
-	// kernel may still report it: strategies without BTF keep owners of
-	// their own).
+	// from is the first owner that let the socket go to an heir: the one
+	// the kernel keeps naming (strategies without BTF keep owners of
+	// their own), or its heir once it exits.
 	from int32
 	// start is when the socket was created, or a passive open's SYN
 	// arrived; 0 if the tracer was not there to see it.
