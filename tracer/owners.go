@@ -152,10 +152,11 @@ func (o *owners) join(ev *Event, orphan bool) bool {
 		o.dups.Add(1)
 		return false
 	}
-	if ev.Cookie == 0 && ev.PID != 0 && ev.Proto == sock.ProtoTCP && (ev.Kind == KindState || ev.Kind == KindClose) && ev.PID == o.listenerFrom(ev) {
-		// A passive open without a cookie (no BTF), owned in the kernel
-		// by a listener's owner that has handed it on.
-		o.fill(ev, o.listeners[listenKey{ev.NetNS, ev.Local.Port()}].owner, orphan)
+	if ev.Cookie == 0 && ev.Proto == sock.ProtoTCP && (ev.Kind == KindState || ev.Kind == KindClose) {
+		// A passive open without a cookie (no BTF).
+		if l, ok := o.handedListener(ev); ok {
+			o.fill(ev, l, orphan)
+		}
 	}
 	if ev.PID != 0 {
 		if p, ok := o.procs[ev.PID]; ok && p.comm != "" {
@@ -278,19 +279,19 @@ func (o *owners) socket(ev *Event, orphan bool) bool {
 			switch {
 			case r.from != 0 && r.owner.pid != 0 && (ev.PID == r.from || ev.PID == o.heir(r.from)):
 				o.fill(ev, r.owner, orphan)
-			case tcp && ev.PID == o.listenerFrom(ev):
-				// A listener's own change, or a passive open's not yet
-				// accepted: the kernel owns them by the listener's port
-				// (or an MPTCP listener's TCP socket through the MPTCP
-				// socket), and its owner handed the listener on.
-				o.fill(ev, o.listeners[listenKey{ev.NetNS, ev.Local.Port()}].owner, orphan)
+			case tcp:
+				// (an MPTCP listener's TCP socket is owned through the
+				// MPTCP socket)
+				if l, ok := o.handedListener(ev); ok {
+					o.fill(ev, l, orphan)
+				}
 			}
 		}
 	case r.owner.pid != 0:
 		o.fill(ev, r.owner, orphan)
 	case tcp && (ev.NewState == sock.StateSynRecv || ev.OldState == sock.StateSynRecv):
 		// A passive open not yet accepted: its listener's.
-		if l, ok := o.listeners[listenKey{ev.NetNS, ev.Local.Port()}]; ok {
+		if l, ok := o.listeners[portOf(ev)]; ok {
 			r.owner, r.ownedAt = l.owner, ev.Time
 			o.fill(ev, l.owner, orphan)
 		}
@@ -320,13 +321,13 @@ func (o *owners) socket(ev *Event, orphan bool) bool {
 
 	if tcp && ev.PID != 0 && ev.Kind == KindListen {
 		lo := ownerRec{ev.PID, ev.TID, ev.UID, -1, ev.Comm}
-		o.listeners[listenKey{ev.NetNS, ev.Local.Port()}] = listener{owner: lo, cookie: c}
+		o.listeners[portOf(ev)] = listener{owner: lo, cookie: c}
 	}
 	if tcp && ev.PID != 0 && ev.Kind == KindAccept {
 		// Whoever accepts holds the listener: passive opens not yet
 		// accepted are theirs from now on (a prefork server's workers,
 		// a listener its creator handed on).
-		k := listenKey{ev.NetNS, ev.Local.Port()}
+		k := portOf(ev)
 		if l, ok := o.listeners[k]; ok && l.owner.pid != ev.PID {
 			if l.from == 0 {
 				l.from = l.owner.pid // as the kernel's own owners still have it
@@ -336,7 +337,7 @@ func (o *owners) socket(ev *Event, orphan bool) bool {
 		}
 	}
 	if tcp && ev.OldState == sock.StateListen && ev.NewState == sock.StateClose {
-		k := listenKey{ev.NetNS, ev.Local.Port()}
+		k := portOf(ev)
 		if l, ok := o.listeners[k]; ok && l.cookie == c {
 			delete(o.listeners, k)
 		}
@@ -371,19 +372,26 @@ func (o *owners) socket(ev *Event, orphan bool) bool {
 	return true
 }
 
-// listenerFrom is, for a TCP change of a passive open not yet accepted,
-// or of a listener handed on, the owner the port's listener had before;
-// else 0.
-func (o *owners) listenerFrom(ev *Event) int32 {
-	l := o.listeners[listenKey{ev.NetNS, ev.Local.Port()}]
+// handedListener is, for a TCP change the kernel names the port's
+// listener's old owner on (it keeps owners by the listener's port without
+// BTF), the listener's owner now: a passive open not yet accepted, or the
+// listener itself when it was handed on.
+func (o *owners) handedListener(ev *Event) (ownerRec, bool) {
+	l := o.listeners[portOf(ev)]
+	if l.from == 0 || ev.PID != l.from {
+		return ownerRec{}, false
+	}
 	switch {
 	case ev.OldState == sock.StateSynRecv || ev.NewState == sock.StateSynRecv:
-		return l.from
 	case l.handed && (ev.OldState == sock.StateListen || ev.NewState == sock.StateListen):
-		return l.from
+	default:
+		return ownerRec{}, false
 	}
-	return 0
+	return l.owner, true
 }
+
+// portOf is the key of ev's local port in owners.listeners.
+func portOf(ev *Event) listenKey { return listenKey{ev.NetNS, ev.Local.Port()} }
 
 // disown handles a process closing its descriptor of a socket another one
 // still holds. If the socket was that process's and it has an heir that
@@ -396,7 +404,8 @@ func (o *owners) disown(ev *Event) bool {
 	if !ok || p.heir == 0 {
 		return false
 	}
-	if h, ok := o.procs[p.heir]; ok && h.exited {
+	h := o.procs[p.heir] // exec'd if comm is set
+	if h.exited {
 		return false
 	}
 	var r *sockRec
@@ -416,7 +425,7 @@ func (o *owners) disown(ev *Event) bool {
 	switch {
 	case known:
 		if !held {
-			if h := o.procs[p.heir]; h.comm != "" {
+			if h.comm != "" {
 				// Not (or no longer) among the child's descriptors, and
 				// it ran a new program since the fork, which drops
 				// sockets opened close-on-exec: not known to hold it.
@@ -428,7 +437,7 @@ func (o *owners) disown(ev *Event) bool {
 		return false // a socket not followed here: only the child's descriptors tell
 	}
 	heir := ownerRec{pid: p.heir, tid: p.heir, uid: ev.UID, fd: fd, comm: ev.Comm}
-	if h, ok := o.procs[p.heir]; ok && h.comm != "" {
+	if h.comm != "" {
 		heir.comm = h.comm
 	}
 	if r != nil {
@@ -436,7 +445,7 @@ func (o *owners) disown(ev *Event) bool {
 		if r.from == 0 {
 			r.from = ev.PID // the kernel's owner, without BTF, from now on
 		}
-		k := listenKey{ev.NetNS, ev.Local.Port()}
+		k := portOf(ev)
 		if l, ok := o.listeners[k]; ok && l.cookie == ev.Cookie {
 			if l.from == 0 {
 				l.from = ev.PID

@@ -392,9 +392,7 @@ func (t *Tracer) ReadBatch(ctx context.Context, dst []Event) ([]Event, error) {
 	if err := t.await(ctx); err != nil {
 		return dst, err
 	}
-	dst = append(dst, t.batch[t.bpos:]...)
-	t.bpos = len(t.batch)
-	return dst, nil
+	return t.take(dst), nil
 }
 
 // ReadQueued appends the events already queued to dst without waiting
@@ -404,30 +402,40 @@ func (t *Tracer) ReadQueued(dst []Event) ([]Event, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.bpos >= len(t.batch) {
-		if err := t.readErr; err != nil {
-			t.readErr = nil
+		if err := t.readable(); err != nil {
 			return dst, err
-		}
-		if t.closing.Load() || t.ring == nil {
-			return dst, ErrClosed
 		}
 		t.fill()
 	}
+	return t.take(dst), nil
+}
+
+// take appends the batch's events not yet returned to dst. t.mu is held.
+func (t *Tracer) take(dst []Event) []Event {
 	dst = append(dst, t.batch[t.bpos:]...)
 	t.bpos = len(t.batch)
-	return dst, nil
+	return dst
+}
+
+// readable says why nothing more can be read, if so: a decoding error
+// (reported once), or ErrClosed. t.mu is held.
+func (t *Tracer) readable() error {
+	if err := t.readErr; err != nil {
+		t.readErr = nil
+		return err
+	}
+	if t.closing.Load() || t.ring == nil {
+		return ErrClosed
+	}
+	return nil
 }
 
 // await returns once the batch holds an event not yet returned, or with
 // why there will be none. t.mu is held.
 func (t *Tracer) await(ctx context.Context) error {
 	for t.bpos >= len(t.batch) {
-		if err := t.readErr; err != nil {
-			t.readErr = nil
+		if err := t.readable(); err != nil {
 			return err
-		}
-		if t.closing.Load() || t.ring == nil {
-			return ErrClosed
 		}
 		if err := ctx.Err(); err != nil {
 			return err
