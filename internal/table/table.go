@@ -312,7 +312,7 @@ func (t *Table) apply(ev *tracer.Event) {
 		// From closed its descriptor; the child that keeps the socket
 		// owns it. Nothing else about the socket changed.
 		if ok {
-			n.dropOwner(k, &e, ev.From)
+			n.dropOwners(k, &e, func(o owner) bool { return o.pid == ev.From })
 			if ev.PID > 0 {
 				t.rememberProc(ev.PID, ev.Comm, ev.UID)
 				n.addOwner(k, &e, owner{pid: ev.PID, fd: ev.FD})
@@ -460,23 +460,28 @@ func (n *nsTable) addOwner(k uint64, e *entry, o owner) {
 	n.more[k] = more
 }
 
-// dropOwner forgets pid as holding the socket.
-func (n *nsTable) dropOwner(k uint64, e *entry, pid int32) {
-	more := n.more[k]
-	if e.owner.pid == pid {
-		if len(more) == 0 {
-			e.owner = owner{fd: -1}
-			return
+// dropOwners forgets the owners of socket k for which drop is true (the
+// lowest pid left stays the entry's) and says how many went.
+func (n *nsTable) dropOwners(k uint64, e *entry, drop func(owner) bool) int {
+	all := append([]owner{e.owner}, n.more[k]...)
+	kept := all[:0]
+	for _, o := range all {
+		if o.pid != 0 && drop(o) {
+			continue
 		}
-		e.owner, more = more[0], more[1:]
-	} else {
-		more = slices.DeleteFunc(slices.Clone(more), func(o owner) bool { return o.pid == pid })
+		kept = append(kept, o)
 	}
-	if len(more) == 0 {
+	if len(kept) == 0 {
+		e.owner = owner{fd: -1}
+	} else {
+		e.owner = kept[0]
+	}
+	if len(kept) > 1 {
+		n.more[k] = slices.Clone(kept[1:])
+	} else {
 		delete(n.more, k)
-	} else {
-		n.more[k] = more
 	}
+	return len(all) - len(kept)
 }
 
 // Seed installs a snapshot of namespace netns taken at monotonic time
@@ -827,30 +832,10 @@ func (t *Table) ForgetPIDs(alive func(pid int32) bool) int {
 	gone := 0
 	for _, n := range t.ns {
 		for k, e := range n.socks {
-			more := n.more[k]
-			if !dead[e.owner.pid] && len(more) == 0 {
+			if !dead[e.owner.pid] && len(n.more[k]) == 0 {
 				continue
 			}
-			all := append([]owner{e.owner}, more...)
-			kept := all[:0]
-			for _, o := range all {
-				if o.pid != 0 && dead[o.pid] {
-					gone++
-					continue
-				}
-				kept = append(kept, o)
-			}
-			if len(kept) == 0 {
-				e.owner = owner{fd: -1}
-				delete(n.more, k)
-			} else {
-				e.owner = kept[0]
-				if len(kept) > 1 {
-					n.more[k] = slices.Clone(kept[1:])
-				} else {
-					delete(n.more, k)
-				}
-			}
+			gone += n.dropOwners(k, &e, func(o owner) bool { return dead[o.pid] })
 			n.socks[k] = e
 			n.gen++
 		}
