@@ -839,12 +839,6 @@ int cg_sock_release(struct bpf_sock *sk)
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 #define DIRECT (bpf_rdonly_cast != 0)
 
-/*
- * The socket behind the current task's descriptor fd, or NULL; a BTF
- * pointer if DIRECT. The walk to the descriptor table is plain loads on
- * the BTF task pointer; the slot takes a probe read. sys_enter_close runs
- * this for every close(2) on the host.
- */
 /* The families bpfstat reports: netlink, packet, vsock and the rest are
  * not netstat's (AF_PACKET's raw sockets included). */
 static __always_inline bool traced_family(__u16 family)
@@ -852,6 +846,12 @@ static __always_inline bool traced_family(__u16 family)
 	return family == AF_UNIX || family == AF_INET || family == AF_INET6;
 }
 
+/*
+ * The socket behind the current task's descriptor fd, if it is of a
+ * traced family, or NULL; a BTF pointer if DIRECT. The walk to the
+ * descriptor table is plain loads on the BTF task pointer; the slot takes
+ * a probe read. sys_enter_close runs this for every close(2) on the host.
+ */
 static __always_inline struct sock *fd_sock(long fd, struct file **fp)
 {
 	if (fd < 0)
